@@ -1,0 +1,249 @@
+"""Configuration: the environment in, one typed, validated Config out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from responder.errors import ConfigError
+from responder.secret import Secret
+
+DEFAULT_API_URL = "https://api.voximplant.com/platform_api"
+PROVIDERS = ("voximplant", "log")
+SENDER_MODES = ("web", "off")
+
+
+@dataclass(frozen=True)
+class VoximplantAccount:
+    """A service-account key: who we are and how we sign Management API requests."""
+
+    account_id: int
+    key_id: str
+    private_key: Secret
+    account_email: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the service needs to know, read once at start-up."""
+
+    data_dir: Path
+    rules_dir: Path
+    database_url: str
+    provider: str = "log"
+    voximplant: VoximplantAccount | None = None
+    voximplant_api_url: str = DEFAULT_API_URL
+    callback_salt: Secret | None = None
+    api_key: Secret | None = None
+    callback_token: Secret | None = None
+    sender_mode: str = "web"
+    send_timeout_s: float = 10.0
+    max_attempts: int = 6
+    retry_delays_s: tuple[float, ...] = (2.0, 10.0, 60.0, 300.0, 1800.0)
+    rules_reload_interval_s: float = 1.0
+    admin_password: Secret | None = None
+    secret_key: Secret = field(default_factory=lambda: Secret(""))
+
+    @property
+    def callbacks_verified(self) -> bool:
+        """True when callbacks are authenticated by the hash or by a secret URL token."""
+        return self.hash_configured or self.callback_token is not None
+
+    @property
+    def hash_configured(self) -> bool:
+        return self.callback_salt is not None and self.api_key is not None
+
+    def with_changes(self, **changes: Any) -> Config:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], *, cwd: Path | None = None) -> Config:
+        """Build a Config from environment variables; raise ConfigError listing every problem."""
+        return _Reader(environ, cwd or Path.cwd()).read()
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path, rules_dir: Path, **changes: Any) -> Config:
+        """A config with defaults under *data_dir*; what tests and tools start from."""
+        data_dir = data_dir.resolve()
+        base = cls(
+            data_dir=data_dir,
+            rules_dir=rules_dir.resolve(),
+            database_url=sqlite_url(data_dir / "responder.db"),
+        )
+        return replace(base, **changes)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept PaaS-style postgres:// URLs and pick the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def parse_credentials(raw: str, *, base: Path) -> VoximplantAccount:
+    """Read service-account credentials from JSON text or a file path (flat or under 'result')."""
+    text = raw.strip()
+    if not text.startswith("{"):
+        path = Path(text)
+        if not path.is_absolute():
+            path = base / path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValueError(f"cannot read credentials file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    if isinstance(data, dict) and isinstance(data.get("result"), dict):
+        data = data["result"]
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object with account_id, key_id and private_key")
+    missing = [k for k in ("account_id", "key_id", "private_key") if not data.get(k)]
+    if missing:
+        raise ValueError("missing " + ", ".join(missing))
+    try:
+        account_id = int(data["account_id"])
+    except (TypeError, ValueError):
+        raise ValueError("account_id must be a number") from None
+    key = str(data["private_key"])
+    if "PRIVATE KEY-----" not in key:
+        raise ValueError("private_key is not a PEM private key")
+    email = data.get("account_email")
+    return VoximplantAccount(account_id, str(data["key_id"]), Secret(key), email and str(email))
+
+
+class _Reader:
+    """Reads variables one by one, collecting problems instead of stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str], cwd: Path) -> None:
+        self.env = environ
+        self.cwd = cwd
+        self.problems: list[str] = []
+
+    def get(self, name: str) -> str | None:
+        value = self.env.get(name)
+        if value is None or value.strip() == "":
+            return None
+        return value
+
+    def secret(self, name: str, *, max_len: int | None = None) -> Secret | None:
+        value = self.get(name)
+        if value is None:
+            return None
+        if max_len is not None and len(value) > max_len:
+            self.problems.append(f"{name}: must be at most {max_len} characters")
+        return Secret(value)
+
+    def number(self, name: str, default: float, *, minimum: float = 0) -> float:
+        value = self.get(name)
+        if value is None:
+            return default
+        try:
+            result = float(value)
+        except ValueError:
+            self.problems.append(f"{name}: expected a number (got {value!r})")
+            return default
+        if result < minimum:
+            self.problems.append(f"{name}: must be at least {minimum} (got {value!r})")
+        return result
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = (self.get(name) or default).strip().lower()
+        if value not in choices:
+            self.problems.append(f"{name}: must be one of {', '.join(choices)} (got {value!r})")
+            return default
+        return value
+
+    def path(self, name: str, default: str) -> Path:
+        path = Path(self.get(name) or default)
+        return (path if path.is_absolute() else self.cwd / path).resolve()
+
+    def read(self) -> Config:
+        data_dir = self.path("RESPONDER_DATA_DIR", "instance")
+        rules_dir = self.path("RESPONDER_RULES_DIR", "rules")
+        if data_dir.exists() and not data_dir.is_dir():
+            self.problems.append(f"RESPONDER_DATA_DIR: {data_dir} exists and is not a directory")
+        if not rules_dir.is_dir():
+            self.problems.append(f"RESPONDER_RULES_DIR: {rules_dir} is not a directory")
+
+        database_url = self.get("DATABASE_URL")
+        if database_url is None:
+            database_url = sqlite_url(data_dir / "responder.db")
+        else:
+            database_url = normalise_database_url(database_url.strip())
+            if not database_url.startswith(("sqlite:", "postgresql+psycopg:")):
+                self.problems.append(
+                    "DATABASE_URL: expected a sqlite:/// or postgres:// URL "
+                    f"(got scheme {database_url.split(':', 1)[0]!r})"
+                )
+
+        account = None
+        raw_credentials = self.get("VOXIMPLANT_CREDENTIALS")
+        if raw_credentials is not None:
+            try:
+                account = parse_credentials(raw_credentials, base=self.cwd)
+            except ValueError as exc:
+                self.problems.append(f"VOXIMPLANT_CREDENTIALS: {exc}")
+
+        api_url = (self.get("VOXIMPLANT_API_URL") or DEFAULT_API_URL).rstrip("/")
+        if not api_url.startswith(("http://", "https://")):
+            self.problems.append(f"VOXIMPLANT_API_URL: expected an http(s) URL (got {api_url!r})")
+
+        salt = self.secret("VOXIMPLANT_CALLBACK_SALT", max_len=40)
+        api_key = self.secret("VOXIMPLANT_API_KEY")
+        if (salt is None) != (api_key is None):
+            have, lack = (
+                ("VOXIMPLANT_CALLBACK_SALT", "VOXIMPLANT_API_KEY")
+                if salt
+                else ("VOXIMPLANT_API_KEY", "VOXIMPLANT_CALLBACK_SALT")
+            )
+            self.problems.append(f"{lack}: must be set too when {have} is set (hash check)")
+        token = self.secret("RESPONDER_CALLBACK_TOKEN")
+        if token is not None and (len(token.reveal()) < 16 or not token.reveal().isalnum()):
+            self.problems.append(
+                "RESPONDER_CALLBACK_TOKEN: use at least 16 letters and digits (no other characters)"
+            )
+
+        default_provider = "voximplant" if raw_credentials is not None else "log"
+        provider = self.choice("RESPONDER_PROVIDER", PROVIDERS, default_provider)
+        if provider == "voximplant":
+            if raw_credentials is None:
+                self.problems.append(
+                    "RESPONDER_PROVIDER: 'voximplant' needs VOXIMPLANT_CREDENTIALS"
+                )
+            if salt is None and token is None:
+                self.problems.append(
+                    "VOXIMPLANT_CALLBACK_SALT: callbacks must be verified with a real provider: "
+                    "set VOXIMPLANT_CALLBACK_SALT and VOXIMPLANT_API_KEY, "
+                    "or RESPONDER_CALLBACK_TOKEN"
+                )
+
+        config = Config(
+            data_dir=data_dir,
+            rules_dir=rules_dir,
+            database_url=database_url,
+            provider=provider,
+            voximplant=account,
+            voximplant_api_url=api_url,
+            callback_salt=salt,
+            api_key=api_key,
+            callback_token=token,
+            sender_mode=self.choice("RESPONDER_SENDER", SENDER_MODES, "web"),
+            send_timeout_s=self.number("RESPONDER_SEND_TIMEOUT", 10.0, minimum=0.1),
+            max_attempts=int(self.number("RESPONDER_MAX_ATTEMPTS", 6, minimum=1)),
+            admin_password=self.secret("RESPONDER_ADMIN_PASSWORD"),
+            secret_key=self.secret("RESPONDER_SECRET_KEY") or Secret(""),
+        )
+        if self.problems:
+            raise ConfigError(self.problems)
+        return config
