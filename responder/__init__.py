@@ -1,0 +1,69 @@
+"""responder: an SMS auto-responder for the Voximplant cloud."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets as _secrets
+
+from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from responder.config import Config
+from responder.logs import configure_logging
+from responder.providers.factory import make_provider
+from responder.ruleset import RulesetHolder
+from responder.services import Services
+from responder.store.db import create_schema, make_engine
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Config | None = None, *, start_sender: bool | None = None) -> Flask:
+    """Build the Flask app: wiring only; reads the environment only when no config is given."""
+    if config is None:
+        config = Config.from_env(os.environ)
+    configure_logging(config)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(config.data_dir))
+    app.config["SECRET_KEY"] = config.secret_key.reveal() or _secrets.token_hex(32)
+    engine = make_engine(config.database_url, data_dir=config.data_dir)
+    create_schema(engine)
+    rules = RulesetHolder(config.rules_dir, interval_s=config.rules_reload_interval_s, logger=log)
+    services = Services(config=config, engine=engine, rules=rules, provider=make_provider(config))
+    app.extensions["responder"] = services
+
+    from responder import callbacks
+
+    callbacks.init_app(app)
+    _register_errors(app)
+    _warn_about_setup(config)
+    if start_sender if start_sender is not None else config.sender_mode == "web":
+        from responder.sender import Sender
+
+        services.sender = Sender(services)
+        services.sender.start()
+    return app
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
+        return jsonify({"error": exc.description}), exc.code or 500
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> ResponseReturnValue:
+        log.exception("unhandled error")
+        return jsonify({"error": "internal error; it has been logged"}), 500
+
+
+def _warn_about_setup(config: Config) -> None:
+    if not config.callbacks_verified:
+        log.warning(
+            "CALLBACKS ARE NOT VERIFIED: anyone who can reach this service can post callbacks. "
+            "Set VOXIMPLANT_CALLBACK_SALT and VOXIMPLANT_API_KEY (or RESPONDER_CALLBACK_TOKEN) "
+            "before going live."
+        )
+    if config.provider == "log":
+        log.warning("provider 'log': replies are written to the log, not sent")

@@ -44,6 +44,7 @@ class Config:
     max_attempts: int = 6
     retry_delays_s: tuple[float, ...] = (2.0, 10.0, 60.0, 300.0, 1800.0)
     rules_reload_interval_s: float = 1.0
+    handoff_idle_s: float = 24 * 3600.0
     admin_password: Secret | None = None
     secret_key: Secret = field(default_factory=lambda: Secret(""))
 
@@ -241,6 +242,7 @@ class _Reader:
             sender_mode=self.choice("RESPONDER_SENDER", SENDER_MODES, "web"),
             send_timeout_s=self.number("RESPONDER_SEND_TIMEOUT", 10.0, minimum=0.1),
             max_attempts=int(self.number("RESPONDER_MAX_ATTEMPTS", 6, minimum=1)),
+            handoff_idle_s=self.number("RESPONDER_HANDOFF_IDLE", 24 * 3600.0, minimum=60),
             admin_password=self.secret("RESPONDER_ADMIN_PASSWORD"),
             secret_key=self.secret("RESPONDER_SECRET_KEY") or Secret(""),
         )

@@ -1,0 +1,38 @@
+"""`responder simulate`: what the service would answer, without storing or sending anything."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from responder.cli.context import services
+from responder.decide import decide
+from responder.errors import InvalidNumberError
+from responder.numbers import normalise_number
+from responder.store.db import reading
+from responder.store.threads import Thread, find_thread, last_replies_by_rule
+
+
+@click.command()
+@click.option("--from", "their", required=True, help="The sender's number (theirs).")
+@click.option("--to", "ours", required=True, help="Our number the text is sent to.")
+@click.argument("text")
+@with_appcontext
+def simulate(their: str, ours: str, text: str) -> None:
+    """Print the rule that answers TEXT and the rendered reply; sends nothing."""
+    try:
+        their_number, our_number = normalise_number(their), normalise_number(ours)
+    except InvalidNumberError as exc:
+        raise click.ClickException(str(exc)) from None
+    svc = services()
+    now = svc.clock()
+    with reading(svc.engine) as conn:
+        thread = find_thread(conn, our_number, their_number)
+        fired = last_replies_by_rule(conn, thread.id) if thread else {}
+    if thread is None:
+        thread = Thread(0, our_number, their_number, now, now)
+    decision = decide(text, thread, svc.rules.current(), now, fired)
+    click.echo(f"rule: {decision.rule_id or '(none)'}")
+    click.echo(f"reply: {decision.reply if decision.reply is not None else '(no reply)'}")
+    if decision.reply is None:
+        click.echo(f"why: {decision.reason}")

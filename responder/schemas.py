@@ -1,0 +1,159 @@
+"""Callback batches: raw JSON -> typed inbound SMS items, other callbacks, or located errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from responder.errors import CallbackError
+
+MAX_BODY_BYTES = 1024 * 1024
+SMS_INBOUND = "sms_inbound"
+
+
+class _CallbackSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    callback_id = fields.Integer(required=True, strict=False, validate=validate.Range(min=0))
+    account_id = fields.Integer(required=True, strict=False, validate=validate.Range(min=0))
+    type = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    hash = fields.String(load_default=None, allow_none=True)
+
+
+class _SmsItemSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    source_number = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    destination_number = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    sms_body = fields.String(required=True, validate=validate.Length(max=10000))
+
+
+@dataclass(frozen=True)
+class SmsItem:
+    source_number: str
+    destination_number: str
+    sms_body: str
+
+
+@dataclass(frozen=True)
+class Callback:
+    """One element of a batch; *items* holds its inbound SMS (empty for other types)."""
+
+    index: int
+    callback_id: int
+    account_id: int
+    type: str
+    hash: str | None
+    items: tuple[SmsItem, ...]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A parsed batch: good elements, and each bad one's error."""
+
+    callbacks: list[Callback]
+    errors: list[CallbackError]
+
+
+def parse_body(raw: bytes) -> list[Any]:
+    """Decode the request body to the list of callback elements, or raise CallbackError."""
+    if not raw.strip():
+        raise CallbackError("empty body: expected a JSON object with a 'callbacks' array")
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise CallbackError("body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise CallbackError(
+            f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(data, dict):
+        raise CallbackError(f"expected a JSON object at the top level (got {_kind(data)})")
+    if "callbacks" not in data:
+        raise CallbackError("missing 'callbacks': expected {\"callbacks\": [...]}")
+    callbacks = data["callbacks"]
+    if not isinstance(callbacks, list):
+        raise CallbackError(f"'callbacks' must be an array (got {_kind(callbacks)})")
+    if not callbacks:
+        raise CallbackError("'callbacks' is empty: nothing to do")
+    return callbacks
+
+
+def parse_batch(raw: bytes) -> Batch:
+    """Parse the whole body; a bad element becomes an error for that element only."""
+    batch = Batch([], [])
+    for index, element in enumerate(parse_body(raw)):
+        try:
+            batch.callbacks.append(parse_callback(index, element))
+        except CallbackError as exc:
+            batch.errors.append(exc)
+    return batch
+
+
+def parse_callback(index: int, element: Any) -> Callback:
+    where = f"callbacks.{index}"
+    if not isinstance(element, dict):
+        raise CallbackError(f"{where}: expected an object (got {_kind(element)})", index)
+    try:
+        head = _CallbackSchema().load(element)
+    except ValidationError as exc:
+        raise CallbackError(f"{where}: {_describe(exc.messages)}", index) from None
+    items: tuple[SmsItem, ...] = ()
+    if head["type"] == SMS_INBOUND:
+        items = _sms_items(element.get(SMS_INBOUND), f"{where}.{SMS_INBOUND}", index)
+    return Callback(
+        index=index,
+        callback_id=head["callback_id"],
+        account_id=head["account_id"],
+        type=head["type"],
+        hash=head["hash"],
+        items=items,
+    )
+
+
+def _sms_items(payload: Any, where: str, index: int) -> tuple[SmsItem, ...]:
+    """Accept the three shapes seen in the schema's history: nested object, flat, nested array."""
+    if payload is None:
+        raise CallbackError(f"{where}: missing (an sms_inbound callback carries the message)", index)
+    if isinstance(payload, dict) and SMS_INBOUND in payload:
+        where = f"{where}.{SMS_INBOUND}"
+        payload = payload[SMS_INBOUND]
+    elements = payload if isinstance(payload, list) else [payload]
+    if not elements:
+        raise CallbackError(f"{where}: empty array, no message in it", index)
+    items = []
+    for n, element in enumerate(elements):
+        at = f"{where}.{n}" if isinstance(payload, list) else where
+        if not isinstance(element, dict):
+            raise CallbackError(f"{at}: expected an object (got {_kind(element)})", index)
+        try:
+            item = _SmsItemSchema().load(element)
+        except ValidationError as exc:
+            raise CallbackError(f"{at}: {_describe(exc.messages)}", index) from None
+        items.append(SmsItem(**item))
+    return tuple(items)
+
+
+def _describe(messages: Any) -> str:
+    if isinstance(messages, dict):
+        return "; ".join(f"{key}: {_describe(value)}" for key, value in sorted(messages.items()))
+    if isinstance(messages, list):
+        return " ".join(str(m).rstrip(".").lower() for m in messages)
+    return str(messages)
+
+
+def _kind(value: Any) -> str:
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)

@@ -1,0 +1,35 @@
+"""The objects one process shares: config, database, rules, provider, clock; kept in app.extensions."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+
+from responder.config import Config
+from responder.providers.base import SmsProvider
+from responder.ruleset import RulesetHolder
+
+if TYPE_CHECKING:
+    from responder.sender import Sender
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Everything a request, a CLI command or the sender needs, built once per process."""
+
+    config: Config
+    engine: Engine
+    rules: RulesetHolder
+    provider: SmsProvider
+    clock: Callable[[], datetime] = utc_now
+    wakeup: threading.Event = field(default_factory=threading.Event)
+    sender: Sender | None = None

@@ -1,0 +1,185 @@
+"""The outbox: durable queue of messages to send, claimed atomically by any number of senders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from responder.store.rows import utc
+from responder.store.tables import messages, outbox, threads
+from responder.store.threads import set_message_status
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A message a sender holds the lease on, with what it needs to send it."""
+
+    outbox_id: int
+    message_id: int
+    owner: str
+    our_number: str
+    their_number: str
+    text: str
+    attempts: int
+    created_at: datetime
+
+
+def enqueue(conn: Connection, message_id: int, now: datetime, due_at: datetime | None = None) -> int:
+    """Queue *message_id* for sending at *due_at* (now by default)."""
+    return conn.execute(
+        insert(outbox).values(message_id=message_id, due_at=due_at or now, created_at=now)
+    ).inserted_primary_key[0]
+
+
+def claim_due(
+    engine: Engine, owner: str, now: datetime, *, lease_s: float = 60.0, limit: int = 10
+) -> list[Claim]:
+    """Claim up to *limit* due messages; safe to call from many threads and processes."""
+    lease_until = now + timedelta(seconds=lease_s)
+    due = (
+        select(outbox.c.id)
+        .where(outbox.c.due_at <= now)
+        .where((outbox.c.lease_until.is_(None)) | (outbox.c.lease_until < now))
+        .order_by(outbox.c.due_at, outbox.c.id)
+        .limit(limit)
+    )
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        claimed = conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(due.scalar_subquery()))
+            .values(lease_owner=owner, lease_until=lease_until)
+            .returning(outbox.c.id)
+        ).scalars().all()
+        if not claimed:
+            return []
+        rows = conn.execute(
+            select(
+                outbox.c.id,
+                outbox.c.message_id,
+                threads.c.our_number,
+                threads.c.their_number,
+                messages.c.text,
+                messages.c.attempts,
+                messages.c.created_at,
+            )
+            .join(messages, messages.c.id == outbox.c.message_id)
+            .join(threads, threads.c.id == messages.c.thread_id)
+            .where(outbox.c.id.in_(claimed))
+            .order_by(outbox.c.due_at, outbox.c.id)
+        ).all()
+        for row in rows:
+            set_message_status(conn, row.message_id, "sending", now)
+    return [
+        Claim(
+            outbox_id=row.id,
+            message_id=row.message_id,
+            owner=owner,
+            our_number=row.our_number,
+            their_number=row.their_number,
+            text=row.text or "",
+            attempts=row.attempts,
+            created_at=utc(row.created_at),  # type: ignore[arg-type]
+        )
+        for row in rows
+    ]
+
+
+def _release(conn: Connection, claim: Claim) -> bool:
+    """Remove the outbox row if we still hold its lease; False when another sender took it."""
+    result = conn.execute(
+        delete(outbox).where(outbox.c.id == claim.outbox_id).where(outbox.c.lease_owner == claim.owner)
+    )
+    return result.rowcount == 1
+
+
+def mark_sent(
+    engine: Engine,
+    claim: Claim,
+    now: datetime,
+    *,
+    provider: str,
+    provider_message_id: str | None,
+    fragments: int | None,
+) -> None:
+    """Record that the provider accepted the message."""
+    with engine.begin() as conn:
+        _release(conn, claim)
+        set_message_status(
+            conn,
+            claim.message_id,
+            "sent",
+            now,
+            detail=f"{provider} id {provider_message_id}" if provider_message_id else provider,
+            provider=provider,
+            provider_message_id=provider_message_id,
+            fragments=fragments,
+            attempts=claim.attempts + 1,
+            error_code=None,
+            error_text=None,
+        )
+
+
+def mark_retry(
+    engine: Engine,
+    claim: Claim,
+    now: datetime,
+    *,
+    due_at: datetime,
+    error_code: str | None,
+    error_text: str,
+    count_attempt: bool = True,
+) -> None:
+    """Put the message back in the queue for another try at *due_at*."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(outbox)
+            .where(outbox.c.id == claim.outbox_id)
+            .where(outbox.c.lease_owner == claim.owner)
+            .values(due_at=due_at, lease_until=None, lease_owner=None)
+        )
+        if result.rowcount != 1:
+            return
+        set_message_status(
+            conn,
+            claim.message_id,
+            "errored",
+            now,
+            detail=f"retry at {due_at.isoformat(timespec='seconds')}: {error_text}",
+            attempts=claim.attempts + (1 if count_attempt else 0),
+            error_code=error_code,
+            error_text=error_text,
+        )
+
+
+def mark_failed(
+    engine: Engine,
+    claim: Claim,
+    now: datetime,
+    *,
+    reason: str,
+    error_code: str | None = None,
+    error_text: str | None = None,
+    attempted: bool = True,
+) -> None:
+    """Give up on the message for good, keeping why."""
+    with engine.begin() as conn:
+        _release(conn, claim)
+        set_message_status(
+            conn,
+            claim.message_id,
+            "failed",
+            now,
+            detail=reason if not error_text else f"{reason}: {error_text}",
+            attempts=claim.attempts + (1 if attempted else 0),
+            error_code=error_code or reason,
+            error_text=error_text or reason,
+        )
+
+
+def depth(conn: Connection) -> int:
+    """How many messages wait in the outbox."""
+    return conn.execute(select(func.count()).select_from(outbox)).scalar_one()

@@ -1,0 +1,116 @@
+"""SQLAlchemy Core tables: threads, messages and their history, seen callbacks, the outbox."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# A big integer that SQLite still treats as its rowid alias.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _at(name: str, **kw: object) -> Column:
+    return Column(name, DateTime(timezone=True), **kw)  # type: ignore[arg-type]
+
+
+threads = Table(
+    "threads",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("our_number", String(32), nullable=False),
+    Column("their_number", String(32), nullable=False),
+    _at("created_at", nullable=False),
+    _at("last_activity_at", nullable=False),
+    Column("last_text", Text),
+    Column("unread", Integer, nullable=False, server_default="0"),
+    # Conversation state set by rules; expired states are ignored when read.
+    Column("state", String(100)),
+    _at("state_expires_at"),
+    Column("saved", Text, nullable=False, server_default="{}"),  # JSON object of saved answers
+    Column("tags", Text, nullable=False, server_default="[]"),  # JSON list
+    _at("paused_until"),  # automation paused (handoff to a human) until this time
+    UniqueConstraint("our_number", "their_number"),
+)
+Index("ix_threads_last_activity", threads.c.last_activity_at.desc(), threads.c.id.desc())
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("thread_id", Id, ForeignKey("threads.id"), nullable=False),
+    Column("direction", String(3), nullable=False),  # in | out
+    Column("kind", String(20), nullable=False),  # inbound | reply | manual | forward | compliance
+    Column("text", Text),
+    Column("status", String(20), nullable=False),
+    Column("rule_id", String(200)),
+    Column("ruleset_version", String(64)),
+    Column("reply_to_id", Id),  # the inbound message an automatic reply answers
+    Column("callback_id", BigInteger),
+    Column("provider", String(20)),
+    Column("provider_message_id", String(64)),
+    Column("encoding", String(8)),
+    Column("segments", Integer),
+    Column("fragments", Integer),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("error_code", String(32)),
+    Column("error_text", Text),
+    Column("trace", Text),  # JSON decision trace of an inbound message
+    _at("created_at", nullable=False),
+    _at("updated_at", nullable=False),
+)
+Index("ix_messages_thread", messages.c.thread_id, messages.c.id)
+Index("ix_messages_provider_id", messages.c.provider, messages.c.provider_message_id)
+
+message_events = Table(
+    "message_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("message_id", Id, ForeignKey("messages.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("detail", Text),
+    _at("at", nullable=False),
+)
+Index("ix_message_events_message", message_events.c.message_id, message_events.c.id)
+
+seen_callbacks = Table(
+    "seen_callbacks",
+    metadata,
+    Column("account_id", BigInteger, nullable=False),
+    Column("callback_id", BigInteger, nullable=False),
+    Column("message_id", Id),
+    _at("received_at", nullable=False),
+    PrimaryKeyConstraint("account_id", "callback_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("message_id", Id, ForeignKey("messages.id"), nullable=False, unique=True),
+    _at("due_at", nullable=False),
+    _at("lease_until"),
+    Column("lease_owner", String(64)),
+    _at("created_at", nullable=False),
+)
+Index("ix_outbox_due", outbox.c.due_at)

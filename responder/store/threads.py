@@ -1,0 +1,219 @@
+"""Threads and their messages: append inbound and outbound, state, pages for people to read."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from responder.store.rows import insert_ignore, utc
+from responder.store.tables import message_events, messages, threads
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A conversation between one of our numbers and one of theirs."""
+
+    id: int
+    our_number: str
+    their_number: str
+    created_at: datetime
+    last_activity_at: datetime
+    last_text: str | None = None
+    unread: int = 0
+    state: str | None = None
+    state_expires_at: datetime | None = None
+    saved: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    paused_until: datetime | None = None
+
+    def live_state(self, now: datetime) -> str | None:
+        """The conversation state unless it has expired."""
+        if self.state and (self.state_expires_at is None or self.state_expires_at > now):
+            return self.state
+        return None
+
+    def is_paused(self, now: datetime) -> bool:
+        return self.paused_until is not None and self.paused_until > now
+
+
+def _thread(row: Any) -> Thread:
+    return Thread(
+        id=row.id,
+        our_number=row.our_number,
+        their_number=row.their_number,
+        created_at=utc(row.created_at),  # type: ignore[arg-type]
+        last_activity_at=utc(row.last_activity_at),  # type: ignore[arg-type]
+        last_text=row.last_text,
+        unread=row.unread,
+        state=row.state,
+        state_expires_at=utc(row.state_expires_at),
+        saved=json.loads(row.saved or "{}"),
+        tags=json.loads(row.tags or "[]"),
+        paused_until=utc(row.paused_until),
+    )
+
+
+def get_or_create_thread(
+    conn: Connection, our_number: str, their_number: str, now: datetime
+) -> Thread:
+    """Return the thread of (our_number, their_number), creating it on first contact."""
+    values = {
+        "our_number": our_number,
+        "their_number": their_number,
+        "created_at": now,
+        "last_activity_at": now,
+    }
+    insert_ignore(conn, threads, values, ["our_number", "their_number"])
+    found = find_thread(conn, our_number, their_number)
+    if found is None:  # inserted above or present already; only a vanished table gets here
+        raise RuntimeError("thread row missing right after its insert")
+    return found
+
+
+def find_thread(conn: Connection, our_number: str, their_number: str) -> Thread | None:
+    row = conn.execute(
+        select(threads)
+        .where(threads.c.our_number == our_number)
+        .where(threads.c.their_number == their_number)
+    ).first()
+    return _thread(row) if row else None
+
+
+def find_thread_by_id(conn: Connection, thread_id: int) -> Thread | None:
+    row = conn.execute(select(threads).where(threads.c.id == thread_id)).first()
+    return _thread(row) if row else None
+
+
+def find_threads_with(conn: Connection, number: str) -> list[Thread]:
+    """Every thread in which *number* takes part, on either side."""
+    rows = conn.execute(
+        select(threads)
+        .where(or_(threads.c.their_number == number, threads.c.our_number == number))
+        .order_by(threads.c.last_activity_at.desc())
+    )
+    return [_thread(r) for r in rows]
+
+
+def inbox_page(
+    conn: Connection, *, limit: int = 50, before: tuple[datetime, int] | None = None
+) -> list[Thread]:
+    """Threads by last activity, newest first; *before* is the (time, id) of the last row seen."""
+    query = select(threads).order_by(threads.c.last_activity_at.desc(), threads.c.id.desc())
+    if before is not None:
+        at, thread_id = before
+        query = query.where(
+            or_(
+                threads.c.last_activity_at < at,
+                and_(threads.c.last_activity_at == at, threads.c.id < thread_id),
+            )
+        )
+    return [_thread(r) for r in conn.execute(query.limit(limit))]
+
+
+def thread_page(
+    conn: Connection, thread_id: int, *, limit: int = 100, before_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Messages of a thread, oldest first, the newest *limit* of them (or those before an id)."""
+    query = select(messages).where(messages.c.thread_id == thread_id)
+    if before_id is not None:
+        query = query.where(messages.c.id < before_id)
+    rows = conn.execute(query.order_by(messages.c.id.desc()).limit(limit)).mappings().all()
+    result = []
+    for row in reversed(rows):
+        item = dict(row)
+        item["created_at"] = utc(item["created_at"])
+        item["updated_at"] = utc(item["updated_at"])
+        result.append(item)
+    return result
+
+
+def message_history(conn: Connection, message_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(message_events)
+        .where(message_events.c.message_id == message_id)
+        .order_by(message_events.c.id)
+    ).mappings()
+    return [{**row, "at": utc(row["at"])} for row in rows]
+
+
+def append_message(conn: Connection, thread: Thread, now: datetime, **values: Any) -> int:
+    """Store one message of *thread* with its first status event; return its id."""
+    values.setdefault("status", "received" if values.get("direction") == "in" else "queued")
+    message_id: int = conn.execute(
+        insert(messages).values(thread_id=thread.id, created_at=now, updated_at=now, **values)
+    ).inserted_primary_key[0]
+    record_event(conn, message_id, values["status"], now)
+    activity: dict[str, Any] = {"last_activity_at": now, "last_text": values.get("text")}
+    if values.get("direction") == "in":
+        activity["unread"] = threads.c.unread + 1
+    conn.execute(update(threads).where(threads.c.id == thread.id).values(**activity))
+    return message_id
+
+
+def record_event(
+    conn: Connection, message_id: int, status: str, now: datetime, detail: str | None = None
+) -> None:
+    conn.execute(
+        insert(message_events).values(message_id=message_id, status=status, detail=detail, at=now)
+    )
+
+
+def set_message_status(
+    conn: Connection,
+    message_id: int,
+    status: str,
+    now: datetime,
+    *,
+    detail: str | None = None,
+    **values: Any,
+) -> None:
+    """Change a message's status, keeping the change in its history."""
+    conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id)
+        .values(status=status, updated_at=now, **values)
+    )
+    record_event(conn, message_id, status, now, detail)
+
+
+def save_conversation(
+    conn: Connection,
+    thread: Thread,
+    *,
+    state: str | None,
+    state_expires_at: datetime | None,
+    saved: dict[str, str],
+    tags: list[str],
+    paused_until: datetime | None,
+) -> None:
+    conn.execute(
+        update(threads)
+        .where(threads.c.id == thread.id)
+        .values(
+            state=state,
+            state_expires_at=state_expires_at,
+            saved=json.dumps(saved, ensure_ascii=False, sort_keys=True),
+            tags=json.dumps(sorted(set(tags)), ensure_ascii=False),
+            paused_until=paused_until,
+        )
+    )
+
+
+def last_replies_by_rule(conn: Connection, thread_id: int) -> dict[str, datetime]:
+    """When each rule last produced a reply in this thread (for cooldowns)."""
+    rows = conn.execute(
+        select(messages.c.rule_id, func.max(messages.c.created_at))
+        .where(messages.c.thread_id == thread_id)
+        .where(messages.c.direction == "out")
+        .where(messages.c.rule_id.is_not(None))
+        .group_by(messages.c.rule_id)
+    )
+    return {rule_id: utc(at) for rule_id, at in rows}  # type: ignore[misc]
+
+
+def count_messages(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(messages)).scalar_one()
