@@ -1,0 +1,1 @@
+"""Voximplant Management API: service-account tokens, the HTTP client and its typed results."""
