@@ -1,0 +1,95 @@
+"""Hot reload: a RulesetHolder per process swaps in a changed rules directory that checks clean."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from responder.ruleset.loader import list_rule_files, load_ruleset
+from responder.ruleset.problems import Problem, RuleSetError
+from responder.ruleset.ruleset import Ruleset
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+class RulesetHolder:
+    """The live rule set; a broken edit is logged and refused, and the last good set stays."""
+
+    def __init__(
+        self, rules_dir: Path, *, interval_s: float = 1.0, logger: logging.Logger | None = None
+    ) -> None:
+        self.rules_dir = rules_dir
+        self.interval_s = interval_s
+        self.log = logger or logging.getLogger(__name__)
+        self.last_problems: list[Problem] = []
+        self.loaded_at: datetime = datetime.now(UTC)
+        self._lock = threading.Lock()
+        self._ruleset: Ruleset | None = None
+        self._fingerprint: Fingerprint | None = None
+        self._checked_at = 0.0
+        with self._lock:
+            self._reload(self._stat())
+
+    def current(self) -> Ruleset:
+        """The live rule set; stats the directory at most every interval_s and reloads on change."""
+        now = time.monotonic()
+        if now - self._checked_at >= self.interval_s:
+            with self._lock:
+                if now - self._checked_at >= self.interval_s:
+                    fingerprint = self._stat()
+                    if fingerprint != self._fingerprint:
+                        self._reload(fingerprint)
+                    self._checked_at = time.monotonic()
+        ruleset = self._ruleset
+        if ruleset is None:
+            raise RuleSetError(self.last_problems)
+        return ruleset
+
+    def _stat(self) -> Fingerprint:
+        try:
+            return tuple(
+                (p.name, s.st_size, s.st_mtime_ns)
+                for p in list_rule_files(self.rules_dir)
+                for s in [p.stat()]
+            )
+        except OSError:
+            return ()
+
+    def _reload(self, fingerprint: Fingerprint) -> None:
+        # The fingerprint is taken before reading, so an edit made while loading is seen next time.
+        self._fingerprint = fingerprint
+        self._checked_at = time.monotonic()
+        try:
+            ruleset = load_ruleset(self.rules_dir)
+        except RuleSetError as exc:
+            self.last_problems = exc.problems
+            kept = (
+                f"keeping version {self._ruleset.version}" if self._ruleset else "no rules are live"
+            )
+            self.log.error(
+                "rules in %s refused, %s:\n%s",
+                self.rules_dir,
+                kept,
+                "\n".join(f"  {p}" for p in exc.problems if p.is_error),
+            )
+            return
+        except OSError as exc:
+            self.last_problems = [Problem(str(self.rules_dir), None, None, "error", str(exc))]
+            self.log.error("rules in %s could not be read: %s", self.rules_dir, exc)
+            return
+        previous = self._ruleset.version if self._ruleset else None
+        self._ruleset = ruleset
+        self.last_problems = list(ruleset.problems)
+        self.loaded_at = datetime.now(UTC)
+        if previous != ruleset.version:
+            self.log.info(
+                "rules %s loaded from %s (%d rules)",
+                ruleset.version,
+                self.rules_dir,
+                len(ruleset.rules),
+            )
+        for problem in ruleset.problems:
+            self.log.warning("rules: %s", problem)
