@@ -143,7 +143,7 @@ class AlphaSmsClient:
         """
         results: dict[str, DeliveryStatus] = {}
         first_refusal: AlphaSmsError | None = None
-        for message_id in ids:
+        for message_id in dict.fromkeys(ids):
             try:
                 reply, _ = self._call("receive", {"id": message_id}, sending=False)
             except AlphaSmsError as exc:
@@ -155,7 +155,7 @@ class AlphaSmsClient:
                 )
                 continue
             results[message_id] = parse_status(message_id, reply)
-        if first_refusal is not None and all(s.error for s in results.values()):
+        if first_refusal is not None and all(s.error is not None for s in results.values()):
             raise first_refusal
         return results
 
