@@ -24,7 +24,8 @@ def segments(smart: bool, text: str) -> None:
     if text != STDIN:
         click.echo(_count_json(text, smart=smart))
         return
-    bad_lines = _count_lines(click.get_binary_stream("stdin"), smart=smart)
+    with click.open_file(STDIN, "rb") as stdin:
+        bad_lines = _count_lines(stdin, smart=smart)
     if bad_lines:
         listed = ", ".join(str(number) for number in bad_lines)
         raise click.ClickException(f"{len(bad_lines)} line(s) were not JSON strings: {listed}")
