@@ -27,13 +27,18 @@ class Decision:
     trace: dict[str, Any] = field(default_factory=dict)
 
 
-def decide(text: str, thread: Thread, ruleset: Ruleset, now: datetime,
-           last_fired: Mapping[str, datetime]) -> Decision:
+def decide(
+    text: str, thread: Thread, ruleset: Ruleset, now: datetime, last_fired: Mapping[str, datetime]
+) -> Decision:
     """Choose the reply to *text* in *thread*; never raises for a rule's own mistakes."""
     trace: dict[str, Any] = {"checks": []}
     if thread.is_paused(now):
-        trace["checks"].append({"check": "handoff", "result": "paused", "until": str(thread.paused_until)})
-        return Decision(None, None, ruleset.version, "automation paused for this thread", trace=trace)
+        trace["checks"].append(
+            {"check": "handoff", "result": "paused", "until": str(thread.paused_until)}
+        )
+        return Decision(
+            None, None, ruleset.version, "automation paused for this thread", trace=trace
+        )
     context = MessageContext(
         text=text,
         our_number=thread.our_number,
@@ -46,7 +51,9 @@ def decide(text: str, thread: Thread, ruleset: Ruleset, now: datetime,
     evaluation = ruleset.evaluate(context)
     trace["rules"] = evaluation.trace.to_dict()
     if evaluation.reply is None:
-        reason = "no rule matched and no fallback" if evaluation.rule_id is None else "rule has no reply"
+        reason = (
+            "no rule matched and no fallback" if evaluation.rule_id is None else "rule has no reply"
+        )
     else:
         reason = f"rule {evaluation.rule_id}"
     return Decision(

@@ -55,7 +55,7 @@ class ErrorKind(enum.Enum):
 
     TRANSIENT = "transient"  # network, 5xx, try-later codes: back off with jitter and retry
     RATE_LIMITED = "rate_limited"  # slow the sender down, then retry
-    TOKEN = "token"  # regenerate the token first, then retry
+    TOKEN = "token"  # noqa: S105 - a kind name, not a password; regenerate the token first, then retry
     FUNDS = "funds"  # insufficient money: hold the queue and alert
     PERMANENT = "permanent"  # fail at once with code and text
     UNKNOWN = "unknown"  # the request may have reached the gateway: never resend blindly

@@ -1,4 +1,4 @@
-"""One callback batch: verify -> filter -> dedupe -> store -> decide -> enqueue, one transaction per callback."""
+"""One callback batch: verify, filter, dedupe, store, decide, enqueue; a transaction each."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from responder.decide import Decision, decide
-from responder.errors import CallbackError, SignatureError
+from responder.errors import SignatureError
 from responder.numbers import callback_number
 from responder.replies import queue_text
 from responder.ruleset import Ruleset
@@ -22,11 +22,11 @@ from responder.signature import verify
 from responder.store.seen import link_message, remember
 from responder.store.threads import (
     Thread,
+    append_message,
     get_or_create_thread,
     last_replies_by_rule,
     save_conversation,
     set_message_status,
-    append_message,
 )
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,10 @@ class BatchReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **{o.value if o is not Outcome.DUPLICATE else "duplicates": self.count(o) for o in Outcome},
+            **{
+                o.value if o is not Outcome.DUPLICATE else "duplicates": self.count(o)
+                for o in Outcome
+            },
             "results": [r.to_dict() for r in sorted(self.results, key=lambda r: r.index)],
         }
 
@@ -128,7 +131,10 @@ def check_callback(services: Services, callback: Callback) -> Result | None:
         )
     if not callback.items:
         return Result(
-            callback.index, Outcome.IGNORED, f"type {callback.type!r} is not handled", callback.callback_id
+            callback.index,
+            Outcome.IGNORED,
+            f"type {callback.type!r} is not handled",
+            callback.callback_id,
         )
     return None
 
@@ -144,7 +150,9 @@ def store_callback(services: Services, ruleset: Ruleset, callback: Callback) -> 
             for item in callback.items
         ]
         link_message(conn, callback.account_id, callback.callback_id, ids[0])
-    return Result(callback.index, Outcome.ACCEPTED, callback_id=callback.callback_id, message_ids=tuple(ids))
+    return Result(
+        callback.index, Outcome.ACCEPTED, callback_id=callback.callback_id, message_ids=tuple(ids)
+    )
 
 
 def receive_sms(
@@ -160,7 +168,13 @@ def receive_sms(
         conn, callback_number(item.destination_number), callback_number(item.source_number), now
     )
     message_id = append_message(
-        conn, thread, now, direction="in", kind="inbound", text=item.sms_body, callback_id=callback_id
+        conn,
+        thread,
+        now,
+        direction="in",
+        kind="inbound",
+        text=item.sms_body,
+        callback_id=callback_id,
     )
     decision = decide(item.sms_body, thread, ruleset, now, last_replies_by_rule(conn, thread.id))
     apply_decision(conn, services, thread, message_id, decision, now)
@@ -168,9 +182,14 @@ def receive_sms(
 
 
 def apply_decision(
-    conn: Connection, services: Services, thread: Thread, message_id: int, decision: Decision, now: datetime
+    conn: Connection,
+    services: Services,
+    thread: Thread,
+    message_id: int,
+    decision: Decision,
+    now: datetime,
 ) -> None:
-    """Queue the reply and actions, update the conversation, and mark the inbound message handled."""
+    """Queue the reply and actions, update the conversation, mark the inbound message handled."""
     trace = dict(decision.trace)
     if decision.reply is not None:
         try:
@@ -225,13 +244,25 @@ def apply_actions(
             done.append("handoff to a human")
         elif name == "ForwardSms":
             staff = get_or_create_thread(conn, thread.our_number, callback_number(action.to), now)
-            queue_text(conn, staff, action.text, now, kind="forward", rule_id=decision.rule_id,
-                       ruleset_version=decision.ruleset_version)
+            queue_text(
+                conn,
+                staff,
+                action.text,
+                now,
+                kind="forward",
+                rule_id=decision.rule_id,
+                ruleset_version=decision.ruleset_version,
+            )
             done.append(f"forward to {staff.their_number}")
         else:
             done.append(f"{name} not carried out by this version")
     save_conversation(
-        conn, thread, state=state, state_expires_at=expires, saved=saved, tags=tags,
+        conn,
+        thread,
+        state=state,
+        state_expires_at=expires,
+        saved=saved,
+        tags=tags,
         paused_until=paused_until,
     )
     return done

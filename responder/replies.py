@@ -1,4 +1,4 @@
-"""Outbound messages: check, encode, split and queue a text in a thread's outbox, in the caller's transaction."""
+"""Outbound messages: check, encode, split and queue a text in the caller's transaction."""
 
 from __future__ import annotations
 

@@ -119,7 +119,9 @@ def parse_callback(index: int, element: Any) -> Callback:
 def _sms_items(payload: Any, where: str, index: int) -> tuple[SmsItem, ...]:
     """Accept the three shapes seen in the schema's history: nested object, flat, nested array."""
     if payload is None:
-        raise CallbackError(f"{where}: missing (an sms_inbound callback carries the message)", index)
+        raise CallbackError(
+            f"{where}: missing (an sms_inbound callback carries the message)", index
+        )
     if isinstance(payload, dict) and SMS_INBOUND in payload:
         where = f"{where}.{SMS_INBOUND}"
         payload = payload[SMS_INBOUND]

@@ -89,7 +89,9 @@ class Sender:
             provider_message_id=result.provider_message_id,
             fragments=result.fragments,
         )
-        log.info("message %s sent to %s via %s", claim.message_id, claim.their_number, provider.name)
+        log.info(
+            "message %s sent to %s via %s", claim.message_id, claim.their_number, provider.name
+        )
 
     def _record_failure(self, claim: Claim, exc: ProviderError) -> None:
         config = self.services.config
@@ -98,18 +100,42 @@ class Sender:
         attempt = claim.attempts + 1
         if exc.kind is ErrorKind.UNKNOWN:
             # The request may have reached the gateway; resending could deliver it twice.
-            mark_failed(self.services.engine, claim, now, reason="unknown", error_code=code,
-                        error_text=exc.message)
+            mark_failed(
+                self.services.engine,
+                claim,
+                now,
+                reason="unknown",
+                error_code=code,
+                error_text=exc.message,
+            )
         elif not exc.retryable and exc.kind is not ErrorKind.FUNDS:
-            mark_failed(self.services.engine, claim, now, reason="rejected_by_provider",
-                        error_code=code, error_text=exc.message)
+            mark_failed(
+                self.services.engine,
+                claim,
+                now,
+                reason="rejected_by_provider",
+                error_code=code,
+                error_text=exc.message,
+            )
         elif attempt >= config.max_attempts:
-            mark_failed(self.services.engine, claim, now, reason="retry_limit", error_code=code,
-                        error_text=exc.message)
+            mark_failed(
+                self.services.engine,
+                claim,
+                now,
+                reason="retry_limit",
+                error_code=code,
+                error_text=exc.message,
+            )
         else:
             delay = self.retry_delay(attempt, exc)
-            mark_retry(self.services.engine, claim, now, due_at=now + timedelta(seconds=delay),
-                       error_code=code, error_text=exc.message)
+            mark_retry(
+                self.services.engine,
+                claim,
+                now,
+                due_at=now + timedelta(seconds=delay),
+                error_code=code,
+                error_text=exc.message,
+            )
         log.warning("message %s: %s (%s)", claim.message_id, exc, exc.kind.value)
 
     def retry_delay(self, attempt: int, exc: ProviderError) -> float:

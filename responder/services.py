@@ -1,4 +1,4 @@
-"""The objects one process shares: config, database, rules, provider, clock; kept in app.extensions."""
+"""The objects one process shares (config, database, rules, provider, clock)."""
 
 from __future__ import annotations
 

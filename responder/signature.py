@@ -1,4 +1,4 @@
-"""Callback security hash: md5(salt + account_id + api_key + callback_id), compared in constant time."""
+"""Callback security hash: md5(salt + account_id + api_key + callback_id), constant-time."""
 
 from __future__ import annotations
 

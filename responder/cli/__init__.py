@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
+from responder.cli.db import db
 from responder.cli.sender import sender
 from responder.cli.simulate import simulate
 from responder.cli.threads import threads
@@ -22,6 +23,7 @@ def cli() -> None:
 
 
 cli.add_command(threads)
+cli.add_command(db)
 cli.add_command(sender)
 cli.add_command(simulate)
 

@@ -49,8 +49,10 @@ def show_thread(number: str, limit: int) -> None:
         if not found:
             raise click.ClickException(f"no thread with {normalised}")
         for thread in found:
-            click.echo(f"thread {thread.our_number} <-> {thread.their_number}"
-                       + (f"  state={thread.state}" if thread.state else ""))
+            click.echo(
+                f"thread {thread.our_number} <-> {thread.their_number}"
+                + (f"  state={thread.state}" if thread.state else "")
+            )
             for m in thread_page(conn, thread.id, limit=limit):
                 arrow = "<-" if m["direction"] == "in" else "->"
                 at = m["created_at"].strftime("%Y-%m-%d %H:%M:%S")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from responder.errors import ErrorKind
 from responder.providers.base import OutboundSms, SendResult
 from responder.voximplant.api import VoximplantClient
 from responder.voximplant.errors import VoximplantApiError
-from responder.voximplant.wire import as_int, as_text
 
 __all__ = ["VoximplantApiError", "VoximplantClient", "VoximplantProvider"]
 
@@ -20,24 +18,6 @@ class VoximplantProvider:
         self.client = client
 
     def send(self, sms: OutboundSms) -> SendResult:
-        """Send *sms*; raise VoximplantApiError when Voximplant does not accept it."""
-        answer = self.client.call(
-            "SendSmsMessage",
-            {
-                "source": sms.our_number.lstrip("+"),
-                "destination": sms.their_number.lstrip("+"),
-                "sms_body": sms.text,
-            },
-        )
-        if as_int(answer.get("result")) != 1:
-            # Neither an error nor a success: the gateway may have taken the message.
-            raise VoximplantApiError(
-                f"answer without result 1 (got {answer.get('result')!r})",
-                kind=ErrorKind.UNKNOWN,
-                method="SendSmsMessage",
-            )
-        # Older answers carry no message_id; the send still succeeded.
-        return SendResult(
-            provider_message_id=as_text(answer.get("message_id")),
-            fragments=as_int(answer.get("fragments_count")),
-        )
+        """Send *sms*; raise VoximplantApiError (a ProviderError) when it is not accepted."""
+        sent = self.client.send_sms_message(sms.our_number, sms.their_number, sms.text)
+        return SendResult(provider_message_id=sent.message_id, fragments=sent.fragments_count)

@@ -47,7 +47,8 @@ def utf16_units(text: str) -> int:
 
 def graphemes(text: str) -> list[str]:
     """Split *text* into extended grapheme clusters."""
-    return _GRAPHEME.findall(text)
+    clusters: list[str] = _GRAPHEME.findall(text)
+    return clusters
 
 
 def first_non_gsm(text: str) -> tuple[int, str] | None:

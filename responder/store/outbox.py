@@ -26,7 +26,9 @@ class Claim:
     created_at: datetime
 
 
-def enqueue(conn: Connection, message_id: int, now: datetime, due_at: datetime | None = None) -> int:
+def enqueue(
+    conn: Connection, message_id: int, now: datetime, due_at: datetime | None = None
+) -> int:
     """Queue *message_id* for sending at *due_at* (now by default)."""
     return conn.execute(
         insert(outbox).values(message_id=message_id, due_at=due_at or now, created_at=now)
@@ -48,12 +50,16 @@ def claim_due(
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        claimed = conn.execute(
-            update(outbox)
-            .where(outbox.c.id.in_(due.scalar_subquery()))
-            .values(lease_owner=owner, lease_until=lease_until)
-            .returning(outbox.c.id)
-        ).scalars().all()
+        claimed = (
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(due.scalar_subquery()))
+                .values(lease_owner=owner, lease_until=lease_until)
+                .returning(outbox.c.id)
+            )
+            .scalars()
+            .all()
+        )
         if not claimed:
             return []
         rows = conn.execute(
@@ -91,7 +97,9 @@ def claim_due(
 def _release(conn: Connection, claim: Claim) -> bool:
     """Remove the outbox row if we still hold its lease; False when another sender took it."""
     result = conn.execute(
-        delete(outbox).where(outbox.c.id == claim.outbox_id).where(outbox.c.lease_owner == claim.owner)
+        delete(outbox)
+        .where(outbox.c.id == claim.outbox_id)
+        .where(outbox.c.lease_owner == claim.owner)
     )
     return result.rowcount == 1
 

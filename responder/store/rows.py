@@ -19,5 +19,11 @@ def utc(value: datetime | None) -> datetime | None:
 def insert_ignore(conn: Connection, table: Table, values: dict[str, Any], keys: list[str]) -> int:
     """Insert *values* unless a row with the same *keys* exists; return the rows inserted."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-    return conn.execute(stmt).rowcount
+    stmt = (
+        dialect.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=keys)
+        .returning(table.c[keys[0]])
+    )
+    # RETURNING rather than rowcount: not every driver reports a count for this statement.
+    return len(conn.execute(stmt).all())

@@ -1,177 +1,292 @@
-"""The Management API client: signs each request, posts form fields, turns failures into errors."""
+"""The Management API methods an SMS responder uses, with typed arguments and results."""
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Literal, TypeVar
 
-import requests
-
-from responder.config import VoximplantAccount
 from responder.errors import ErrorKind
 from responder.secret import Secret
-from responder.voximplant.errors import VoximplantApiError, classify, retry_after_hint
-from responder.voximplant.tokens import TokenSigner
-from responder.voximplant.wire import encode_params
+from responder.voximplant.errors import VoximplantApiError
+from responder.voximplant.results import (
+    A2PSendResult,
+    A2PSmsHistoryItem,
+    AccountInfo,
+    Page,
+    PhoneNumber,
+    SmsHistoryItem,
+    SmsSent,
+    parse_a2p_history_item,
+    parse_a2p_send,
+    parse_account_info,
+    parse_page,
+    parse_phone_number,
+    parse_sms_history_item,
+    parse_sms_sent,
+)
+from responder.voximplant.transport import ApiTransport
+from responder.voximplant.wire import as_int
 
-log = logging.getLogger(__name__)
+MAX_A2P_DESTINATIONS = 100
+MAX_HISTORY_COUNT = 1000
+DIRECTIONS = ("in", "out")
 
-_SNIPPET_CHARS = 200
+T = TypeVar("T")
 
 
-class VoximplantClient:
-    """One account's Management API over one requests.Session; safe to share between threads."""
+class VoximplantClient(ApiTransport):
+    """Typed Management API calls on top of the signed transport (`call` stays available)."""
 
-    def __init__(
+    def send_sms_message(
+        self, source: str, destination: str, sms_body: str, *, store_body: bool | None = None
+    ) -> SmsSent:
+        """Send a two-way SMS from our number *source*; raise VoximplantApiError if refused."""
+        answer = self.call(
+            "SendSmsMessage",
+            {
+                "source": _number(source),
+                "destination": _number(destination),
+                "sms_body": sms_body,
+                "store_body": store_body,
+            },
+        )
+        _expect_result_one("SendSmsMessage", answer)
+        return parse_sms_sent(answer)
+
+    def a2p_send_sms(
         self,
-        base_url: str,
-        account: VoximplantAccount,
+        src_number: str,
+        dst_numbers: Sequence[str],
+        text: str,
         *,
-        timeout: float = 10.0,
-        session: requests.Session | None = None,
-        now: Callable[[], float] = time.time,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.account_id = account.account_id
-        self.timeout = timeout
-        self._signer = TokenSigner(account, now=now)
-        self._own_session = session is None
-        self._session = session or requests.Session()
-
-    def __enter__(self) -> VoximplantClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._own_session:
-            self._session.close()
-
-    def invalidate_token(self) -> None:
-        """Sign a fresh token for the next request."""
-        self._signer.invalidate()
-
-    def call(self, method: str, params: Mapping[str, object] | None = None) -> dict[str, Any]:
-        """POST *method* with *params*; return the JSON answer or raise VoximplantApiError.
-
-        A refused token (447, 454, 455, 456) is replaced and the request tried once more: the
-        refusal means Voximplant did not act on it, so repeating it cannot send anything twice.
-        """
-        params = params or {}
-        form = encode_params(params)
-        hidden = [v.reveal() for v in params.values() if isinstance(v, Secret) and v.reveal()]
-        try:
-            return self._post(method, form, hidden)
-        except VoximplantApiError as exc:
-            if exc.kind is not ErrorKind.TOKEN:
-                raise
-            log.warning("Voximplant %s: token refused (%s), retrying with a new one", method, exc)
-            self._signer.invalidate()
-        return self._post(method, form, hidden)
-
-    def _post(self, method: str, form: dict[str, str], hidden: list[str]) -> dict[str, Any]:
-        token = self._signer.token()
-        hidden = [token, *hidden]
-        started = time.monotonic()
-        try:
-            response = self._session.post(
-                f"{self.base_url}/{method}",
-                data=form,
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-                timeout=self.timeout,
+        store_body: bool | None = None,
+    ) -> A2PSendResult:
+        """Send one-way SMS from a sender ID to up to 100 numbers; some may fail on their own."""
+        if isinstance(dst_numbers, str):
+            dst_numbers = [dst_numbers]
+        if not 1 <= len(dst_numbers) <= MAX_A2P_DESTINATIONS:
+            raise ValueError(
+                f"A2PSendSms takes 1 to {MAX_A2P_DESTINATIONS} destinations "
+                f"(got {len(dst_numbers)})"
             )
-        except requests.RequestException as exc:
-            # Raised from None: the chained exception holds the request, headers and token included.
-            raise _network_error(method, exc, self.timeout, hidden) from None
-        elapsed_ms = (time.monotonic() - started) * 1000
-        log.debug("Voximplant %s: HTTP %d in %.0f ms", method, response.status_code, elapsed_ms)
-        return _read_answer(method, response, hidden)
-
-
-def _network_error(
-    method: str, exc: requests.RequestException, timeout: float, hidden: list[str]
-) -> VoximplantApiError:
-    # Every network failure is transient, even a timeout after the request went out: Voximplant
-    # refuses a quick identical resend (484), so retrying cannot deliver an SMS twice.
-    if isinstance(exc, requests.ConnectTimeout):
-        msg = f"could not connect within {timeout:g} s"
-    elif isinstance(exc, requests.Timeout):
-        msg = f"no answer within {timeout:g} s (the request may have been processed)"
-    elif isinstance(exc, requests.ConnectionError):
-        msg = f"connection failed: {_scrub(str(exc), hidden)}"
-    else:
-        msg = f"request failed: {type(exc).__name__}: {_scrub(str(exc), hidden)}"
-    return VoximplantApiError(msg, kind=ErrorKind.TRANSIENT, method=method)
-
-
-def _read_answer(method: str, response: requests.Response, hidden: list[str]) -> dict[str, Any]:
-    status = response.status_code
-    retry_header = response.headers.get("Retry-After")
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error = _error_in(body)
-    if error is not None:
-        code, msg = error
-        msg = _scrub(msg, hidden)
-        raise VoximplantApiError(
-            msg,
-            kind=classify(code, status),
-            method=method,
-            code=code,
-            status=status,
-            retry_after=retry_after_hint(code, msg, retry_header),
+        answer = self.call(
+            "A2PSendSms",
+            {
+                "src_number": src_number,
+                "dst_numbers": [_number(n) for n in dst_numbers],
+                "text": text,
+                "store_body": store_body,
+            },
         )
-    if not 200 <= status < 300 or not isinstance(body, dict):
-        kind = classify(None, status)
-        if 200 <= status < 300:
-            # Usually a proxy or maintenance page; the duplicate guard makes a retry safe.
-            kind = ErrorKind.TRANSIENT
-        described = "not JSON" if body is None else f"unexpected JSON ({type(body).__name__})"
-        raise VoximplantApiError(
-            f"answer is {described}: {_snippet(response, hidden)}",
-            kind=kind,
-            method=method,
-            status=status,
-            retry_after=retry_after_hint(None, "", retry_header),
+        if "result" not in answer and "failed" not in answer:
+            raise VoximplantApiError(
+                "answer has neither result nor failed", kind=ErrorKind.UNKNOWN, method="A2PSendSms"
+            )
+        return parse_a2p_send(answer)
+
+    def control_sms(self, phone_number: str, command: Literal["enable", "disable"]) -> None:
+        """Enable or disable SMS (sending and receiving) on one of our numbers."""
+        if command not in ("enable", "disable"):
+            raise ValueError(f"command must be 'enable' or 'disable' (got {command!r})")
+        answer = self.call(
+            "ControlSms", {"phone_number": _number(phone_number), "command": command}
         )
-    return body
+        _expect_result_one("ControlSms", answer)
+
+    def get_sms_history(
+        self,
+        *,
+        source_number: str | None = None,
+        destination_number: str | None = None,
+        direction: str | None = None,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        message_id: Sequence[str | int] | None = None,
+        count: int | None = None,
+        offset: int | None = None,
+    ) -> Page[SmsHistoryItem]:
+        """One page (at most 1000 items) of two-way SMS history, filtered as asked."""
+        if direction is not None and direction.lower() not in DIRECTIONS:
+            raise ValueError(f"direction must be 'in' or 'out' (got {direction!r})")
+        answer = self.call(
+            "GetSmsHistory",
+            {
+                "source_number": _optional_number(source_number),
+                "destination_number": _optional_number(destination_number),
+                "direction": direction.upper() if direction else None,
+                "from_date": from_date,
+                "to_date": to_date,
+                "message_id": list(message_id) if message_id is not None else None,
+                "count": _history_count(count),
+                "offset": _offset(offset),
+            },
+        )
+        return parse_page(answer, "GetSmsHistory", parse_sms_history_item)
+
+    def a2p_get_sms_history(
+        self,
+        *,
+        source_number: str | None = None,
+        destination_number: str | None = None,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        delivery_status: int | None = None,
+        count: int | None = None,
+        offset: int | None = None,
+    ) -> Page[A2PSmsHistoryItem]:
+        """One page of A2P SMS history; *delivery_status* is 1 QUEUED … 5 DELIVERED … 8 UNKNOWN."""
+        answer = self.call(
+            "A2PGetSmsHistory",
+            {
+                "source_number": source_number,
+                "destination_number": _optional_number(destination_number),
+                "from_date": from_date,
+                "to_date": to_date,
+                "delivery_status": delivery_status,
+                "count": _history_count(count),
+                "offset": _offset(offset),
+            },
+        )
+        return parse_page(answer, "A2PGetSmsHistory", parse_a2p_history_item)
+
+    def get_phone_numbers(
+        self,
+        *,
+        phone_id: int | Sequence[int] | None = None,
+        phone_number: str | Sequence[str] | None = None,
+        sms_supported: bool | None = None,
+        count: int | None = None,
+        offset: int | None = None,
+    ) -> Page[PhoneNumber]:
+        """One page of the numbers attached to the account."""
+        if isinstance(phone_number, str):
+            phone_number = [phone_number]
+        answer = self.call(
+            "GetPhoneNumbers",
+            {
+                "phone_id": _ids(phone_id),
+                "phone_number": [_number(n) for n in phone_number] if phone_number else None,
+                "sms_supported": sms_supported,
+                "count": count,
+                "offset": _offset(offset),
+            },
+        )
+        return parse_page(answer, "GetPhoneNumbers", parse_phone_number)
+
+    def iter_phone_numbers(
+        self, *, page_size: int = 100, sms_supported: bool | None = None
+    ) -> Iterator[PhoneNumber]:
+        """Every attached number, fetched page by page."""
+        return _walk(
+            lambda offset: self.get_phone_numbers(
+                sms_supported=sms_supported, count=page_size, offset=offset
+            )
+        )
+
+    def iter_sms_history(
+        self, *, page_size: int = 1000, **filters: Any
+    ) -> Iterator[SmsHistoryItem]:
+        """Every two-way SMS matching *filters* (as for get_sms_history), page by page."""
+        return _walk(lambda offset: self.get_sms_history(count=page_size, offset=offset, **filters))
+
+    def get_account_info(self) -> AccountInfo:
+        """The account's settings, callback URL and salt included."""
+        answer = self.call("GetAccountInfo", {})
+        info = answer.get("result")
+        if not isinstance(info, dict):
+            raise VoximplantApiError(
+                "answer has no account object", kind=ErrorKind.PERMANENT, method="GetAccountInfo"
+            )
+        return parse_account_info(info)
+
+    def set_account_info(
+        self,
+        *,
+        callback_url: str | None = None,
+        callback_salt: str | Secret | None = None,
+        store_inbound_sms: bool | None = None,
+        store_outbound_sms: bool | None = None,
+    ) -> None:
+        """Change the account-wide callback URL and salt, or whether SMS texts are kept."""
+        if isinstance(callback_salt, str):
+            callback_salt = Secret(callback_salt)  # kept out of any error text
+        params = {
+            "callback_url": callback_url,
+            "callback_salt": callback_salt,
+            "store_inbound_sms": store_inbound_sms,
+            "store_outbound_sms": store_outbound_sms,
+        }
+        if all(value is None for value in params.values()):
+            raise ValueError("set_account_info needs at least one setting to change")
+        _expect_result_one("SetAccountInfo", self.call("SetAccountInfo", params))
+
+    def set_phone_number_info(
+        self,
+        *,
+        phone_number: str | Sequence[str] | None = None,
+        phone_id: int | Sequence[int] | Literal["all"] | None = None,
+        incoming_sms_callback_url: str | None = None,
+        auto_charge: bool | None = None,
+    ) -> None:
+        """Change per-number settings, such as the URL that receives this number's inbound SMS."""
+        if (phone_number is None) == (phone_id is None):
+            raise ValueError("give exactly one of phone_number and phone_id")
+        if incoming_sms_callback_url is None and auto_charge is None:
+            raise ValueError("set_phone_number_info needs at least one setting to change")
+        if isinstance(phone_number, str):
+            phone_number = [phone_number]
+        params = {
+            "phone_number": [_number(n) for n in phone_number] if phone_number else None,
+            "phone_id": phone_id if isinstance(phone_id, str) else _ids(phone_id),
+            "incoming_sms_callback_url": incoming_sms_callback_url,
+            "auto_charge": auto_charge,
+        }
+        _expect_result_one("SetPhoneNumberInfo", self.call("SetPhoneNumberInfo", params))
 
 
-def _error_in(body: object) -> tuple[int | None, str] | None:
-    """Voximplant's error as (code, msg) from `error: {...}` or `errors: [...]`, if present."""
-    if not isinstance(body, dict):
+def _expect_result_one(method: str, answer: dict[str, Any]) -> None:
+    if as_int(answer.get("result")) != 1:
+        # Neither an error nor a success: Voximplant may have acted on the request.
+        raise VoximplantApiError(
+            f"answer without result 1 (got {answer.get('result')!r})",
+            kind=ErrorKind.UNKNOWN,
+            method=method,
+        )
+
+
+def _walk(fetch: Callable[[int], Page[T]]) -> Iterator[T]:
+    offset = 0
+    while True:
+        page = fetch(offset)
+        yield from page.items
+        offset += len(page.items)
+        if not page.items or offset >= page.total_count:
+            return
+
+
+def _number(number: str) -> str:
+    # Voximplant writes numbers as international digits without '+'.
+    return number.strip().lstrip("+")
+
+
+def _optional_number(number: str | None) -> str | None:
+    return None if number is None else _number(number)
+
+
+def _ids(ids: int | Sequence[int] | None) -> list[int] | None:
+    if ids is None:
         return None
-    error = body.get("error")
-    if error is None:
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors:
-            error = errors[0]
-    if error is None:
-        return None
-    if isinstance(error, dict):
-        raw_code = error.get("code")
-        msg = str(error.get("msg") or error.get("message") or "no error text")
-    else:
-        raw_code, msg = None, str(error)
-    try:
-        code = None if raw_code is None else int(raw_code)
-    except (TypeError, ValueError):
-        code, msg = None, f"{msg} (code {raw_code!r})"
-    return code, msg
+    return [ids] if isinstance(ids, int) else list(ids)
 
 
-def _snippet(response: requests.Response, hidden: list[str]) -> str:
-    text = " ".join(response.text[: _SNIPPET_CHARS * 2].split())
-    text = _scrub(text, hidden)
-    return text[:_SNIPPET_CHARS] or "(empty body)"
+def _history_count(count: int | None) -> int | None:
+    if count is not None and not 1 <= count <= MAX_HISTORY_COUNT:
+        raise ValueError(f"count must be 1 to {MAX_HISTORY_COUNT} (got {count})")
+    return count
 
 
-def _scrub(text: str, hidden: list[str]) -> str:
-    for value in hidden:
-        text = text.replace(value, "***")
-    return text
+def _offset(offset: int | None) -> int | None:
+    if offset is not None and offset < 0:
+        raise ValueError(f"offset must not be negative (got {offset})")
+    return offset

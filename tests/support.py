@@ -1,0 +1,90 @@
+"""Shared test helpers: signed callback bodies, waiting on a condition, a live server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+ACCOUNT_ID = 1234567
+SALT = "my-salt"
+API_KEY = "00000000-1111-2222-3333-444444444444"
+OUR = "447443332211"
+THEIRS = "447443332212"
+
+
+def sign(
+    callback_id: int, account_id: int = ACCOUNT_ID, salt: str = SALT, api_key: str = API_KEY
+) -> str:
+    """The hash as Voximplant documents it: md5(salt + account_id + api_key + callback_id)."""
+    text = f"{salt}{account_id}{api_key}{callback_id}"
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def sms_callback(
+    callback_id: int,
+    text: str = "HOURS",
+    *,
+    source: str = THEIRS,
+    destination: str = OUR,
+    shape: str = "nested",
+    account_id: int = ACCOUNT_ID,
+    signed: bool = True,
+    **signing: str,
+) -> dict[str, Any]:
+    """One sms_inbound element in one of the three shapes the callback has had."""
+    item = {"source_number": source, "destination_number": destination, "sms_body": text}
+    payload: Any = {
+        "nested": {"sms_inbound": item},
+        "flat": item,
+        "array": {"sms_inbound": [item]},
+    }[shape]
+    element: dict[str, Any] = {
+        "callback_id": callback_id,
+        "type": "sms_inbound",
+        "account_id": account_id,
+        "account_name": "acme-support",
+        "balance": 42.17,
+        "currency": "USD",
+        "sms_inbound": payload,
+    }
+    if signed:
+        element["hash"] = sign(callback_id, account_id, **signing)
+    return element
+
+
+def batch(*elements: dict[str, Any]) -> bytes:
+    return json.dumps({"callbacks": list(elements)}).encode()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll *predicate* until it returns something truthy; fail with a clear message on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """Serve *app* on a free loopback port in a thread; yield its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()

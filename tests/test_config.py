@@ -1,0 +1,100 @@
+"""Configuration from the environment: defaults, credentials shapes, every problem at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from responder.config import Config
+from responder.errors import ConfigError
+from tests.fakes.keys import write_credentials
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "rules").mkdir()
+    return {
+        "RESPONDER_DATA_DIR": str(tmp_path / "data"),
+        "RESPONDER_RULES_DIR": str(tmp_path / "rules"),
+    }
+
+
+def test_defaults_are_sqlite_in_data_dir_and_log_provider(env, tmp_path):
+    config = Config.from_env(env)
+    assert config.provider == "log"
+    assert config.database_url == f"sqlite:///{tmp_path / 'data' / 'responder.db'}"
+    assert not config.callbacks_verified
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["flat", "result"])
+@pytest.mark.parametrize("as_path", [False, True], ids=["json", "path"])
+def test_credentials_as_json_or_path_flat_or_wrapped(env, tmp_path, wrapped, as_path):
+    path = write_credentials(
+        tmp_path / "credentials.json", account_id=42, key_id="kid-1", wrapped=wrapped
+    )
+    env["VOXIMPLANT_CREDENTIALS"] = str(path) if as_path else path.read_text()
+    env["RESPONDER_CALLBACK_TOKEN"] = "abcdefghij0123456789"
+    config = Config.from_env(env)
+    assert config.provider == "voximplant"
+    assert config.voximplant.account_id == 42
+    assert config.voximplant.key_id == "kid-1"
+    assert "PRIVATE KEY" not in repr(config)
+
+
+def test_postgres_urls_from_a_paas_are_accepted(env):
+    env["DATABASE_URL"] = "postgres://u:p@db.internal:5432/app"
+    assert Config.from_env(env).database_url == "postgresql+psycopg://u:p@db.internal:5432/app"
+
+
+def test_every_problem_is_reported_at_once(env):
+    env.update(
+        {
+            "VOXIMPLANT_CREDENTIALS": '{"account_id": "x"}',
+            "VOXIMPLANT_CALLBACK_SALT": "s" * 41,
+            "RESPONDER_PROVIDER": "carrier-pigeon",
+            "RESPONDER_SEND_TIMEOUT": "soon",
+            "DATABASE_URL": "mysql://x",
+            "RESPONDER_CALLBACK_TOKEN": "short",
+            "VOXIMPLANT_API_URL": "ftp://x",
+        }
+    )
+    with pytest.raises(ConfigError) as caught:
+        Config.from_env(env)
+    names = [p.split(":")[0] for p in caught.value.problems]
+    assert sorted(set(names)) == sorted(
+        {
+            "VOXIMPLANT_CREDENTIALS",
+            "VOXIMPLANT_CALLBACK_SALT",
+            "VOXIMPLANT_API_KEY",
+            "RESPONDER_PROVIDER",
+            "RESPONDER_SEND_TIMEOUT",
+            "DATABASE_URL",
+            "RESPONDER_CALLBACK_TOKEN",
+            "VOXIMPLANT_API_URL",
+        }
+    )
+    assert "s" * 41 not in str(caught.value)
+
+
+def test_real_provider_refuses_unverified_callbacks(env, tmp_path):
+    path = write_credentials(tmp_path / "c.json", account_id=1, key_id="k")
+    env["VOXIMPLANT_CREDENTIALS"] = str(path)
+    with pytest.raises(ConfigError, match="callbacks must be verified"):
+        Config.from_env(env)
+
+
+def test_service_does_not_start_on_bad_config(env):
+    env["RESPONDER_PROVIDER"] = "nope"
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        env={**env, "PATH": ""},
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "RESPONDER_PROVIDER: must be one of voximplant, log (got 'nope')" in result.stderr

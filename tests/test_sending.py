@@ -1,0 +1,134 @@
+"""Replies leave through a fake Voximplant Management API on loopback that checks every JWT."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from responder import create_app
+from responder.config import VoximplantAccount
+from responder.secret import Secret
+from responder.services import Services
+from responder.store.tables import message_events, messages
+from tests.fakes.keys import key_pair
+from tests.fakes.voximplant_api import FakeVoximplant
+from tests.support import ACCOUNT_ID, OUR, THEIRS, batch, serve, sms_callback, wait_until
+
+KEY_ID = "c1f2e3d4-aaaa-bbbb-cccc-000000000001"
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeVoximplant]:
+    keys = key_pair()
+    with FakeVoximplant(keys.public_pem, ACCOUNT_ID, KEY_ID) as fake:
+        yield fake
+
+
+@pytest.fixture
+def voximplant_live(config, fake_api) -> Iterator[tuple[str, Services, FakeVoximplant]]:
+    keys = key_pair()
+    account = VoximplantAccount(ACCOUNT_ID, KEY_ID, Secret(keys.private_pem), "ops@example.com")
+    app = create_app(
+        config.with_changes(
+            provider="voximplant",
+            voximplant=account,
+            voximplant_api_url=fake_api.url,
+            send_timeout_s=1.0,
+        )
+    )
+    services: Services = app.extensions["responder"]
+    with serve(app) as url:
+        yield url, services, fake_api
+    services.sender.stop()
+    services.engine.dispose()
+
+
+def post(url: str, body: bytes) -> requests.Response:
+    return requests.post(f"{url}/voximplant/callback", data=body, timeout=10)
+
+
+def outbound(services: Services) -> list:
+    with services.engine.connect() as conn:
+        return conn.execute(
+            select(messages).where(messages.c.direction == "out").order_by(messages.c.id)
+        ).all()
+
+
+def history(services: Services, message_id: int) -> list[str]:
+    with services.engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(message_events.c.status)
+                .where(message_events.c.message_id == message_id)
+                .order_by(message_events.c.id)
+            ).scalars()
+        )
+
+
+def test_reply_reaches_the_provider_signed(voximplant_live):
+    url, services, fake = voximplant_live
+    assert post(url, batch(sms_callback(101, "order 555"))).status_code == 200
+    wait_until(lambda: fake.sent)
+    request = fake.sent[0]
+    assert request.params["source"] == OUR
+    assert request.params["destination"] == THEIRS
+    assert request.params["sms_body"] == f"Order 555 is on its way, {THEIRS}."
+    assert request.claims["iss"] == ACCOUNT_ID
+    assert request.claims["exp"] - request.claims["iat"] <= 3600
+    reply = wait_until(lambda: [m for m in outbound(services) if m.status == "sent"])[0]
+    assert reply.provider == "voximplant"
+    assert reply.provider_message_id is not None
+    assert reply.rule_id == "order-status"
+    assert history(services, reply.id) == ["queued", "sending", "sent"]
+    assert not fake.errors
+
+
+def test_transient_failure_is_retried_then_sent(voximplant_live):
+    url, services, fake = voximplant_live
+    fake.fail_next(n=1, status=503)
+    fake.error_next(code=14, msg="SMS gateway error", status=200, n=1)
+    post(url, batch(sms_callback(102, "hours")))
+    reply = wait_until(lambda: [m for m in outbound(services) if m.status == "sent"])[0]
+    assert reply.attempts == 3
+    assert history(services, reply.id) == [
+        "queued",
+        "sending",
+        "errored",
+        "sending",
+        "errored",
+        "sending",
+        "sent",
+    ]
+    assert len([r for r in fake.requests if r.method == "SendSmsMessage"]) == 3
+
+
+def test_permanent_failure_is_recorded_with_code_and_text(voximplant_live):
+    url, services, fake = voximplant_live
+    fake.error_next(code=386, msg="SMS disabled for number", status=200, n=1)
+    post(url, batch(sms_callback(103, "hours")))
+    reply = wait_until(lambda: [m for m in outbound(services) if m.status == "failed"])[0]
+    assert reply.error_code == "386"
+    assert reply.error_text == "SendSmsMessage: SMS disabled for number"
+    assert len(fake.requests) == 1
+
+
+def test_timeout_is_retried(voximplant_live):
+    url, services, fake = voximplant_live
+    fake.stall_next(2.0, n=1)
+    post(url, batch(sms_callback(104, "hours")))
+    reply = wait_until(lambda: [m for m in outbound(services) if m.status == "sent"], timeout=15)[0]
+    assert reply.attempts == 2
+
+
+def test_callback_answer_does_not_wait_for_the_provider(voximplant_live):
+    url, _services, fake = voximplant_live
+    fake.stall_next(3.0, n=1)
+    first = post(url, batch(sms_callback(105, "hours")))
+    assert first.status_code == 200
+    wait_until(lambda: fake.requests)  # the sender is now stuck on the stalled request
+    second = post(url, batch(sms_callback(106, "order 9")))
+    assert second.elapsed.total_seconds() < 2.5
+    assert second.json()["accepted"] == 1
