@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ ORACLE_DIR = Path(__file__).resolve().parent / "oracle"
 REFERENCE_PACKAGE = ORACLE_DIR / "node_modules" / "sms-segments-calculator"
 
 Request = tuple[str, bool]
-Answer = dict[str, object]
+Answer = dict[str, Any]
 Reference = Callable[[list[Request]], list[Answer]]
 
 GSM_PLAIN = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,!?:;'\"-()")
