@@ -9,22 +9,32 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
 
 import jwt
 import pytest
 import requests
 from jwt.api_jws import PyJWS
 
-from responder.config import VoximplantAccount
+from responder.config import VoximplantAccount, parse_credentials
 from responder.errors import ErrorKind
 from responder.providers.base import OutboundSms
 from responder.providers.voximplant import VoximplantProvider
 from responder.secret import Secret
 from responder.voximplant.api import VoximplantClient
 from responder.voximplant.errors import VoximplantApiError
+from responder.voximplant.results import A2PFailure, PhoneNumber, SmsSent
 from responder.voximplant.tokens import TokenSigner
 from responder.voximplant.wire import encode_params
-from tests.fakes.keys import ACCOUNT_ID, KEY_ID, key_pair, make_account, other_key_pair
+from tests.fakes.keys import (
+    ACCOUNT_ID,
+    KEY_ID,
+    key_pair,
+    make_account,
+    other_key_pair,
+    write_credentials,
+)
 from tests.fakes.voximplant_api import FakeVoximplant
 
 OUR = "447443332211"
@@ -588,3 +598,362 @@ def test_parameters_are_encoded_as_the_api_expects() -> None:
 def test_unsupported_parameter_types_are_refused() -> None:
     with pytest.raises(TypeError, match="dict"):
         encode_params({"nested": {"a": 1}})
+
+
+# -- typed Management API methods -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["flat", "under-result"])
+def test_credentials_files_sign_requests_the_fake_accepts(
+    fake: FakeVoximplant, tmp_path: Path, wrapped: bool
+) -> None:
+    path = write_credentials(tmp_path / "credentials.json", wrapped=wrapped)
+    account = parse_credentials(str(path), base=tmp_path)
+
+    with VoximplantClient(fake.url, account) as client:
+        info = client.get_account_info()
+
+    assert info.account_id == ACCOUNT_ID
+
+
+def test_send_sms_message_can_keep_the_text(fake: FakeVoximplant, client: VoximplantClient) -> None:
+    sent = client.send_sms_message("+" + OUR, THEIRS, "hello", store_body=True)
+
+    assert sent == SmsSent(message_id=str(fake.history[0]["message_id"]), fragments_count=1)
+    assert fake.sent[0].params["store_body"] == "true"
+    assert fake.history[0]["text"] == "hello"
+
+
+def test_a2p_send_reports_each_destination(fake: FakeVoximplant, client: VoximplantClient) -> None:
+    fake.a2p_failing = {"447700900002"}
+
+    result = client.a2p_send_sms("ACME", ["447700900001", "+447700900002", "447700900003"], "Hi")
+
+    [request] = fake.requests
+    assert request.params["dst_numbers"] == "447700900001;447700900002;447700900003"
+    assert [s.destination_number for s in result.sent] == ["447700900001", "447700900003"]
+    assert all(s.message_id for s in result.sent)
+    assert result.failed == [A2PFailure("447700900002", 385, "Sending SMS error")]
+    assert result.fragments_count == 1
+
+
+def test_a2p_send_reads_older_transaction_ids(
+    fake: FakeVoximplant, client: VoximplantClient
+) -> None:
+    fake.legacy_answers = True
+
+    result = client.a2p_send_sms("ACME", ["447700900001"], "Hi")
+
+    assert result.sent[0].message_id == str(fake.a2p_history[0]["message_id"])
+
+
+def test_a2p_send_takes_at_most_100_destinations(
+    fake: FakeVoximplant, client: VoximplantClient
+) -> None:
+    numbers = [f"4477009{i:05d}" for i in range(101)]
+
+    with pytest.raises(ValueError, match="1 to 100"):
+        client.a2p_send_sms("ACME", numbers, "Hi")
+    assert fake.requests == []
+    assert len(client.a2p_send_sms("ACME", numbers[:100], "Hi").sent) == 100
+
+
+def test_control_sms_switches_sms_on_a_number(
+    fake: FakeVoximplant, client: VoximplantClient
+) -> None:
+    number = fake.add_number(OUR, sms_enabled=False)
+    with pytest.raises(VoximplantApiError) as caught:
+        client.send_sms_message(OUR, THEIRS, "hi")
+    assert (caught.value.code, caught.value.kind) == (386, ErrorKind.PERMANENT)
+
+    client.control_sms(OUR, "enable")
+
+    assert number["is_sms_enabled"] is True
+    assert client.send_sms_message(OUR, THEIRS, "hi").message_id is not None
+    client.control_sms(OUR, "disable")
+    assert number["is_sms_enabled"] is False
+    with pytest.raises(ValueError, match="enable"):
+        client.control_sms(OUR, "on")  # type: ignore[arg-type]
+
+
+def history_item(i: int, **fields: object) -> dict[str, object]:
+    item: dict[str, object] = {
+        "message_id": 900 + i,
+        "source_number": THEIRS,
+        "destination_number": OUR,
+        "direction": "IN",
+        "fragments": 1,
+        "cost": 0.0,
+        "status_id": 1,
+        "error_message": None,
+        "processed_date": f"2024-05-{i + 1:02d} 10:00:00",
+        "transaction_id": 5000 + i,
+        "text": f"message {i}",
+    }
+    item.update(fields)
+    return item
+
+
+def test_sms_history_pages_and_coerces_fields(
+    fake: FakeVoximplant, client: VoximplantClient
+) -> None:
+    fake.history = [history_item(i) for i in range(5)]
+    fake.history.append(
+        history_item(5, source_number=int(OUR), destination_number=int(THEIRS), direction="OUT",
+                     processed_date="2024-05-06", cost="0.0525")
+    )  # fmt: skip
+
+    first = client.get_sms_history(count=4)
+    second = client.get_sms_history(count=4, offset=4)
+
+    assert first.total_count == second.total_count == 6
+    assert [i.message_id for i in first.items + second.items] == [str(900 + i) for i in range(6)]
+    last = second.items[-1]
+    assert (last.source_number, last.destination_number, last.direction) == (OUR, THEIRS, "out")
+    assert last.processed_at == datetime(2024, 5, 6, tzinfo=UTC)
+    assert last.cost == Decimal("0.0525")
+    assert first.items[0].processed_at == datetime(2024, 5, 1, 10, tzinfo=UTC)
+    assert first.items[0].transaction_id == "5000"
+    assert [r.params["count"] for r in fake.requests] == ["4", "4"]
+
+
+def test_sms_history_filters_reach_the_api(fake: FakeVoximplant, client: VoximplantClient) -> None:
+    fake.history = [history_item(i) for i in range(5)]
+    fake.history.append(history_item(5, direction="OUT", source_number=OUR))
+
+    outgoing = client.get_sms_history(direction="out")
+    window = client.get_sms_history(
+        from_date=datetime(2024, 5, 2, 12, tzinfo=timezone(timedelta(hours=2))),
+        to_date=datetime(2024, 5, 4, 10, tzinfo=UTC),
+    )
+    chosen = client.get_sms_history(message_id=[901, "903"], source_number="+" + THEIRS)
+
+    assert [i.message_id for i in outgoing.items] == ["905"]
+    assert fake.requests[0].params["direction"] == "OUT"
+    assert fake.requests[1].params["from_date"] == "2024-05-02 10:00:00"
+    assert [i.message_id for i in window.items] == ["901", "902", "903"]
+    assert [i.message_id for i in chosen.items] == ["901", "903"]
+    assert fake.requests[2].params["message_id"] == "901;903"
+
+
+def test_sms_history_refuses_bad_arguments_before_sending(
+    fake: FakeVoximplant, client: VoximplantClient
+) -> None:
+    with pytest.raises(ValueError, match="1 to 1000"):
+        client.get_sms_history(count=1001)
+    with pytest.raises(ValueError, match="direction"):
+        client.get_sms_history(direction="sideways")
+    with pytest.raises(ValueError, match="offset"):
+        client.get_sms_history(offset=-1)
+    assert fake.requests == []
+
+
+def test_sent_messages_show_up_in_history(
+    fake: FakeVoximplant, provider: VoximplantProvider, client: VoximplantClient
+) -> None:
+    result = provider.send(outbound())
+
+    [item] = client.iter_sms_history(destination_number=THEIRS)
+
+    assert item.message_id == result.provider_message_id
+    assert (item.direction, item.status_id, item.fragments) == ("out", 1, 1)
+
+
+def test_iter_sms_history_walks_every_page(fake: FakeVoximplant, client: VoximplantClient) -> None:
+    fake.history = [history_item(i) for i in range(7)]
+
+    items = list(client.iter_sms_history(page_size=3))
+
+    assert [i.message_id for i in items] == [str(900 + i) for i in range(7)]
+    assert [r.params["offset"] for r in fake.requests] == ["0", "3", "6"]
+
+
+def test_history_skips_items_that_are_not_objects(
+    fake: FakeVoximplant, client: VoximplantClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.respond_next({"result": [history_item(0), "junk"], "total_count": 2})
+
+    page = client.get_sms_history()
+
+    assert [i.message_id for i in page.items] == ["900"]
+    assert "not an object" in caplog.text
+
+
+def test_a2p_history_reads_delivery_status_and_both_date_forms(
+    fake: FakeVoximplant, client: VoximplantClient
+) -> None:
+    fake.a2p_history = [
+        {"message_id": 1, "source_number": "ACME", "destination_number": 447700900001,
+         "fragments": 1, "cost": 0.04, "status_id": 1, "processing_date": "2024-05-01 08:00:00",
+         "transaction_id": 11, "delivery_status": "DELIVERED", "text": None},
+        {"message_id": 2, "source_number": "ACME", "destination_number": "447700900002",
+         "fragments": 2, "cost": 0.08, "status_id": 2, "processing_date": "2024-05-02",
+         "transaction_id": 12, "delivery_status": "FAILED", "error_message": "No route"},
+    ]  # fmt: skip
+
+    everything = client.a2p_get_sms_history()
+    failed = client.a2p_get_sms_history(delivery_status=6)
+
+    first, second = everything.items
+    assert first.destination_number == "447700900001"
+    assert first.processed_at == datetime(2024, 5, 1, 8, tzinfo=UTC)
+    assert second.processed_at == datetime(2024, 5, 2, tzinfo=UTC)
+    assert [(i.message_id, i.delivery_status, i.error_message) for i in failed.items] == [
+        ("2", "FAILED", "No route")
+    ]
+    assert failed.total_count == 1
+
+
+def test_phone_numbers_are_paged(fake: FakeVoximplant, client: VoximplantClient) -> None:
+    for i in range(5):
+        fake.add_number(f"44744333221{i}", sms_supported=i != 3)
+
+    page = client.get_phone_numbers(count=2, offset=2)
+    walked = list(client.iter_phone_numbers(page_size=2))
+    sms_capable = list(client.iter_phone_numbers(sms_supported=True))
+
+    assert page.total_count == 5
+    assert [n.phone_number for n in page.items] == ["447443332212", "447443332213"]
+    assert [n.phone_number for n in walked] == [f"44744333221{i}" for i in range(5)]
+    assert [r.params.get("offset") for r in fake.requests[1:4]] == ["0", "2", "4"]
+    assert len(sms_capable) == 4
+    assert fake.requests[-1].params["sms_supported"] == "true"
+
+
+def test_phone_number_fields_are_typed(fake: FakeVoximplant, client: VoximplantClient) -> None:
+    added = fake.add_number(OUR, incoming_sms_callback_url="https://example.com/sms")
+    fake.add_number(THEIRS)
+
+    [number] = client.get_phone_numbers(phone_number="+" + OUR).items
+
+    assert number == PhoneNumber(
+        phone_id=added["phone_id"],
+        phone_number=OUR,
+        is_sms_supported=True,
+        is_sms_enabled=True,
+        incoming_sms_callback_url="https://example.com/sms",
+        country_code="GB",
+        category_name="MOBILE",
+        deactivated=False,
+        canceled=False,
+        purchased_at=datetime(2024, 1, 15, 9, 30, tzinfo=UTC),
+        next_renewal=date(2026, 1, 15),
+    )
+    assert client.get_phone_numbers(phone_id=added["phone_id"]).items == [number]
+
+
+def test_account_info_keeps_the_salt_wrapped(
+    fake: FakeVoximplant, client: VoximplantClient
+) -> None:
+    fake.account.update(callback_url="https://example.com/callbacks", callback_salt="pepper-123")
+
+    info = client.get_account_info()
+
+    assert info.account_id == ACCOUNT_ID
+    assert info.callback_url == "https://example.com/callbacks"
+    assert info.callback_salt is not None
+    assert info.callback_salt.reveal() == "pepper-123"
+    assert "pepper-123" not in repr(info)
+    assert info.api_key is None
+    assert info.balance == Decimal("42.17")
+    assert info.a2p_sms_enabled is True
+
+
+def test_set_account_info_changes_the_callback(
+    fake: FakeVoximplant, client: VoximplantClient
+) -> None:
+    client.set_account_info(
+        callback_url="https://example.com/callbacks",
+        callback_salt="pepper-123",
+        store_inbound_sms=True,
+    )
+
+    assert fake.requests[0].params == {
+        "callback_url": "https://example.com/callbacks",
+        "callback_salt": "pepper-123",
+        "store_inbound_sms": "true",
+    }
+    info = client.get_account_info()
+    assert info.callback_url == "https://example.com/callbacks"
+    assert info.store_inbound_sms is True
+    with pytest.raises(ValueError, match="at least one"):
+        client.set_account_info()
+
+
+def test_a_refused_salt_is_not_quoted_in_the_error(
+    fake: FakeVoximplant, client: VoximplantClient
+) -> None:
+    salt = "s" * 45
+    fake.error_next(399, f"callback_salt {salt} is too long")
+
+    with pytest.raises(VoximplantApiError) as caught:
+        client.set_account_info(callback_salt=salt)
+
+    assert (caught.value.code, caught.value.kind) == (399, ErrorKind.PERMANENT)
+    assert salt not in str(caught.value)
+
+
+def test_set_phone_number_info_sets_the_inbound_url(
+    fake: FakeVoximplant, client: VoximplantClient
+) -> None:
+    ours = fake.add_number(OUR)
+    other = fake.add_number(THEIRS)
+
+    client.set_phone_number_info(
+        phone_number="+" + OUR, incoming_sms_callback_url="https://example.com/a"
+    )
+    assert (ours["incoming_sms_callback_url"], other["incoming_sms_callback_url"]) == (
+        "https://example.com/a",
+        None,
+    )
+
+    client.set_phone_number_info(
+        phone_id=[ours["phone_id"], other["phone_id"]], incoming_sms_callback_url="https://b.test/"
+    )
+    client.set_phone_number_info(phone_id="all", auto_charge=False)
+
+    assert fake.requests[1].params["phone_id"] == f"{ours['phone_id']};{other['phone_id']}"
+    assert (
+        ours["incoming_sms_callback_url"] == other["incoming_sms_callback_url"] == "https://b.test/"
+    )
+    assert ours["auto_charge"] is other["auto_charge"] is False
+    with pytest.raises(ValueError, match="exactly one"):
+        client.set_phone_number_info(incoming_sms_callback_url="https://c.test/")
+
+
+def test_unknown_number_is_refused_by_the_fake(
+    fake: FakeVoximplant, client: VoximplantClient
+) -> None:
+    with pytest.raises(VoximplantApiError) as caught:
+        client.set_phone_number_info(phone_number=OUR, incoming_sms_callback_url="https://a.test/")
+
+    assert (caught.value.code, caught.value.kind) == (121, ErrorKind.PERMANENT)
+
+
+def test_duplicate_guard_refuses_a_quick_resend(
+    fake: FakeVoximplant, client: VoximplantClient
+) -> None:
+    fake.duplicate_window_s = 60
+    client.send_sms_message(OUR, THEIRS, "hi")
+
+    with pytest.raises(VoximplantApiError) as caught:
+        client.send_sms_message(OUR, THEIRS, "hi")
+
+    assert (caught.value.code, caught.value.kind) == (484, ErrorKind.TRANSIENT)
+    assert caught.value.retry_after == 60.0
+    assert len(fake.sent) == 1
+
+
+def test_answer_lost_after_sending_then_resend_is_caught_by_the_guard(
+    fake: FakeVoximplant, provider: VoximplantProvider
+) -> None:
+    fake.duplicate_window_s = 60
+    fake.drop_next(processed=True)
+
+    with pytest.raises(VoximplantApiError) as first:
+        provider.send(outbound())
+    with pytest.raises(VoximplantApiError) as second:
+        provider.send(outbound())
+
+    assert (first.value.kind, second.value.code) == (ErrorKind.TRANSIENT, 484)
+    assert len(fake.sent) == 1
