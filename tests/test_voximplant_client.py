@@ -7,7 +7,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -210,7 +210,7 @@ def test_unknown_key_id_is_rejected(
     assert (caught.value.code, caught.value.kind) == (433, ErrorKind.PERMANENT)
 
 
-def sign(claims: dict[str, object], kid: str = KEY_ID) -> str:
+def sign(claims: Mapping[str, object], kid: str = KEY_ID) -> str:
     """A token with any claims (jwt.encode would refuse a numeric iss)."""
     payload = json.dumps(claims).encode()
     return PyJWS().encode(payload, key_pair().private_pem, algorithm="RS256", headers={"kid": kid})
@@ -291,7 +291,7 @@ def test_fake_accepts_every_request_style(fake: FakeVoximplant, style: str) -> N
 
 def test_fake_notes_python_reprs_as_problems(fake: FakeVoximplant) -> None:
     headers = {"Authorization": f"Bearer {valid_token()}"}
-    form = {"source": OUR, "destination": THEIRS, "sms_body": "hi", "store_body": "True"}
+    form = {"source": OUR, "destination": THEIRS, "sms_body": "[True]", "store_body": "True"}
     requests.post(fake.url + "/SendSmsMessage", data=form, headers=headers, timeout=5)
 
     assert fake.errors == ["SendSmsMessage: store_body='True' looks like a Python repr"]
