@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from responder.ruleset.parse import ParsedFile
     from responder.ruleset.ruleset import Ruleset
 
-DEFAULT_FROM = "447700900000"
-DEFAULT_TO = "447700900001"
+DEFAULT_FROM = "447443332212"
+DEFAULT_TO = "447443332211"
 # Examples without `at:` happen on a Wednesday at noon, so results never depend on the clock.
 DEFAULT_DAY = date(2025, 1, 8)
 _WEEKDAY_TIME = re.compile(r"^([a-z]{3})[a-z]*\s+(\d{1,2}:\d{2})$")

@@ -65,6 +65,7 @@ class RuleIndex:
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
+        self.positions = {id(rule): pos for pos, rule in enumerate(rules)}
         self._only: dict[str, list[tuple[int, int]]] = {}
         self._first: dict[str, list[tuple[tuple[str, ...], int, int]]] = {}
         self._word: dict[str, list[tuple[int, int]]] = {}

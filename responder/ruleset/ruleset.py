@@ -72,6 +72,13 @@ class Ruleset:
             yield _Group(f"rules for +{our_number}", specific.stateless)
         yield _Group("general rules", self._general.stateless)
 
+    def all_groups(self) -> Iterator[tuple[str | None, str | None, RuleIndex]]:
+        """Every (our number or None, state or None, rules) group, for checks across rules."""
+        for number, tier in [(None, self._general), *self._specific.items()]:
+            yield number, None, tier.stateless
+            for state, index in tier.by_state.items():
+                yield number, state, index
+
     def evaluate(self, ctx: MessageContext, *, verbose: bool = False) -> Evaluation:
         """Choose the rule that answers *ctx*; verbose traces every rule, not only candidates."""
         text = parse_text(ctx.text)
@@ -84,6 +91,9 @@ class Ruleset:
             ctx.state,
             complete=verbose,
         )
+        if verbose:
+            local = ctx.now.astimezone(self.timezone)
+            trace.local = f"{local:%a %Y-%m-%d %H:%M} {self.timezone.key}"
         for group in self.groups(ctx.our_number, ctx.state):
             for rule, hit in self._candidates(group.index, text, trace, group.label, verbose):
                 refusal = self._refusal(rule, ctx)

@@ -37,6 +37,7 @@ class Trace:
     at: str
     state: str | None
     complete: bool  # True when every rule was listed (explain), False for the indexed fast path
+    local: str | None = None  # the moment in the rule set's time zone (explain only)
     steps: list[Step] = field(default_factory=list)
     winner: str | None = None
     reply: str | None = None
@@ -54,6 +55,7 @@ class Trace:
             "our_number": self.our_number,
             "their_number": self.their_number,
             "at": self.at,
+            "local": self.local,
             "state": self.state,
             "complete": self.complete,
             "steps": [s.to_dict() for s in self.steps],
@@ -69,7 +71,7 @@ class Trace:
             f"message   {self.text!r}",
             f"words     {self.normalised!r}",
             f"from      +{self.their_number}  to +{self.our_number}",
-            f"at        {self.at}",
+            f"at        {self.at}" + (f"  ({self.local})" if self.local else ""),
             f"state     {self.state or '(none)'}",
         ]
         if not self.complete:
