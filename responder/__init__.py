@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets as _secrets
+from typing import TextIO
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
@@ -20,11 +21,16 @@ from responder.store.db import create_schema, make_engine
 log = logging.getLogger(__name__)
 
 
-def create_app(config: Config | None = None, *, start_sender: bool | None = None) -> Flask:
+def create_app(
+    config: Config | None = None,
+    *,
+    start_sender: bool | None = None,
+    log_stream: TextIO | None = None,
+) -> Flask:
     """Build the Flask app: wiring only; reads the environment only when no config is given."""
     if config is None:
         config = Config.from_env(os.environ)
-    configure_logging(config)
+    configure_logging(config, stream=log_stream)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(config.data_dir))
     app.config["SECRET_KEY"] = config.secret_key.reveal() or _secrets.token_hex(32)

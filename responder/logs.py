@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 from responder.config import Config
 
@@ -38,17 +39,21 @@ def secrets_of(config: Config) -> list[str]:
     return values
 
 
-def configure_logging(config: Config, level: int = logging.INFO) -> None:
-    """Send responder's logs to stdout once per process, masking *config*'s secrets."""
+def configure_logging(
+    config: Config, level: int = logging.INFO, stream: TextIO | None = None
+) -> None:
+    """Send responder's logs to *stream* (stdout) once per process, masking *config*'s secrets."""
     root = logging.getLogger("responder")
     root.setLevel(level)
     handler = next((h for h in root.handlers if getattr(h, "_responder", False)), None)
     if handler is None:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = logging.StreamHandler(stream or sys.stdout)
         handler._responder = True  # type: ignore[attr-defined]
         handler.setFormatter(logging.Formatter(_FORMAT))
         root.addHandler(handler)
         root.propagate = True
+    elif isinstance(handler, logging.StreamHandler):
+        handler.setStream(stream or sys.stdout)
     for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
         handler.removeFilter(old)
     handler.addFilter(RedactingFilter(secrets_of(config)))

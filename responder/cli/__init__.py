@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import FlaskGroup
 
@@ -13,8 +15,13 @@ from responder.cli.threads import threads
 
 def _create_app() -> object:
     from responder import create_app
+    from responder.errors import ConfigError
 
-    return create_app(start_sender=False)
+    try:
+        # A command's own output goes to stdout; the service's log lines go to stderr here.
+        return create_app(start_sender=False, log_stream=sys.stderr)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
