@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,6 +10,8 @@ from typing import Any
 
 from responder.ruleset import MessageContext, Ruleset
 from responder.store.threads import Thread
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,13 @@ def decide(
         saved=thread.saved,
         last_fired=last_fired,
     )
-    evaluation = ruleset.evaluate(context)
+    try:
+        evaluation = ruleset.evaluate(context)
+    except Exception as exc:
+        # A rule-set bug must not lose the message: it is stored unanswered, with the reason.
+        log.exception("rule set %s failed on a message", ruleset.version)
+        trace["error"] = f"{type(exc).__name__}: {exc}"
+        return Decision(None, None, ruleset.version, "rule evaluation failed", trace=trace)
     trace["rules"] = evaluation.trace.to_dict()
     if evaluation.reply is None:
         reason = (
