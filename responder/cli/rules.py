@@ -1,4 +1,4 @@
-"""`responder rules check|test|explain`: lint the rule files, run their examples, trace one message."""
+"""`responder rules check|test|explain`: lint rule files, run their examples, trace a message."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ _COVERING_KINDS = {
 }
 # A pattern that also matches this is a catch-all, not a claim on a compliance word.
 _NONSENSE = parse_text("qxzvjk wpfhg")
+_RESERVED_TEXTS = [(word, parse_text(word)) for word in sorted(RESERVED_KEYWORDS)]
 
 
 def _problem(rule: Rule, level: str, message: str) -> Problem:
@@ -101,22 +102,25 @@ def check_states(ruleset: Ruleset) -> list[Problem]:
 
 def check_reserved(ruleset: Ruleset) -> list[Problem]:
     """Compliance words are answered before any rule, so a rule that claims one never sees it."""
+    claimed: dict[int, tuple[Rule, set[str]]] = {}
+    for _number, _state, index in ruleset.all_groups():
+        for word, text in _RESERVED_TEXTS:
+            for rule, _hit in index.matches(text):
+                if rule.kind == "regex" and match_rule(rule, _NONSENSE) is not None:
+                    continue
+                claimed.setdefault(id(rule), (rule, set()))[1].add(word)
     problems = []
-    for rule in ruleset.rules:
-        if rule.kind == "regex" and match_rule(rule, _NONSENSE) is not None:
-            continue
-        claimed = [w for w in sorted(RESERVED_KEYWORDS) if match_rule(rule, parse_text(w))]
-        if claimed:
-            kinds = {
-                "help" if w in HELP_WORDS else "opt-in" if w in OPT_IN_WORDS else "opt-out"
-                for w in claimed
-            }
-            words = ", ".join(repr(w) for w in claimed)
-            message = (
-                f"rule {rule.id!r} claims compliance words: {words} ({'/'.join(sorted(kinds))}); "
-                "they are answered before any rule, so choose other keywords"
-            )
-            problems.append(_problem(rule, ERROR, message))
+    for rule, words in claimed.values():
+        kinds = {
+            "help" if w in HELP_WORDS else "opt-in" if w in OPT_IN_WORDS else "opt-out"
+            for w in words
+        }
+        listed = ", ".join(repr(w) for w in sorted(words))
+        message = (
+            f"rule {rule.id!r} claims compliance words: {listed} ({'/'.join(sorted(kinds))}); "
+            "they are answered before any rule, so choose other keywords"
+        )
+        problems.append(_problem(rule, ERROR, message))
     return problems
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from responder.ruleset.model import FALLBACK, Rule
 from responder.ruleset.normalise import Text
+from responder.ruleset.prefilter import LOOSE, first_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +71,15 @@ class RuleIndex:
         self._first: dict[str, list[tuple[tuple[str, ...], int, int]]] = {}
         self._word: dict[str, list[tuple[int, int]]] = {}
         self._phrase: dict[str, list[tuple[tuple[str, ...], int, int]]] = {}
-        self._regex: list[int] = []
+        self._regex: list[int] = []  # tried on every message that gets this far
+        self._regex_by_word: dict[str, list[int]] = {}  # tried only after this first word
         for pos, rule in enumerate(rules):
-            if rule.kind == "regex":
-                self._regex.append(pos)
+            if rule.kind == "regex" and rule.pattern is not None:
+                words = first_words(rule.pattern)
+                for word in words or ():
+                    self._regex_by_word.setdefault(word, []).append(pos)
+                if words is None:
+                    self._regex.append(pos)
             for k, keyword in enumerate(rule.keywords):
                 kw = keyword.words
                 if rule.kind == "only":
@@ -114,6 +120,11 @@ class RuleIndex:
         hits = self._keyword_hits(text)
         cheap = sorted(hits)
         regex = self._regex
+        if self._regex_by_word and text.words:
+            first = text.words[0]
+            more = self._regex_by_word.get(first if first.isascii() else first.translate(LOOSE))
+            if more:
+                regex = sorted(regex + more)
         i = j = 0
         while i < len(cheap) or j < len(regex):
             if j < len(regex) and (i >= len(cheap) or regex[j] < cheap[i]):

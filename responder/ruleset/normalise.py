@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import string
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 
 _ASCII_PUNCT = string.punctuation
@@ -14,26 +13,39 @@ _ZWJ = "\u200d"
 _LATIN_EXTRA = {"ø": "o", "ł": "l", "đ": "d", "æ": "ae", "œ": "oe", "\u2019": "'", "\u2018": "'"}
 
 
-@dataclass(frozen=True, slots=True)
 class Text:
     """One message in the forms matching needs; computed once per message."""
 
-    raw: str
-    clean: str  # NFKC, punctuation trimmed at word edges, single spaces; case kept (for regex)
-    words: tuple[str, ...]  # folded words (casefold, Latin accents removed, emoji split out)
-    key: str  # the words joined by single spaces
+    __slots__ = ("_clean", "key", "raw", "words")
+
+    def __init__(self, raw: str, words: tuple[str, ...]) -> None:
+        self.raw = raw
+        self.words = words  # folded words (casefold, Latin accents removed, emoji split out)
+        self.key = " ".join(words)
+        self._clean: str | None = None
+
+    @property
+    def clean(self) -> str:
+        """NFKC, punctuation trimmed at word edges, single spaces, case kept: what regex sees."""
+        if self._clean is None:
+            if self.raw.isascii():
+                tokens = (t.strip(_ASCII_PUNCT) for t in self.raw.split())
+            else:
+                tokens = (_strip_edges(t) for t in unicodedata.normalize("NFKC", self.raw).split())
+            self._clean = " ".join(t for t in tokens if t)
+        return self._clean
+
+    def __repr__(self) -> str:
+        return f"Text({self.raw!r}, words={self.words!r})"
 
 
 def parse_text(raw: str) -> Text:
     """Return *raw* in every form the matcher uses."""
     if raw.isascii():
-        words = tuple(w for w in (t.strip(_ASCII_PUNCT) for t in raw.lower().split()) if w)
-        clean = " ".join(w for w in (t.strip(_ASCII_PUNCT) for t in raw.split()) if w)
-        return Text(raw, clean, words, " ".join(words))
-    nfkc = unicodedata.normalize("NFKC", raw)
-    clean = " ".join(w for w in (_strip_edges(t) for t in nfkc.split()) if w)
-    words = tuple(fold_words(nfkc))
-    return Text(raw, clean, words, " ".join(words))
+        return Text(
+            raw, tuple(w for w in (t.strip(_ASCII_PUNCT) for t in raw.lower().split()) if w)
+        )
+    return Text(raw, tuple(fold_words(raw)))
 
 
 def fold_words(text: str) -> list[str]:

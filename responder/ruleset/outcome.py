@@ -42,9 +42,16 @@ def saved_values(rule: Rule, ctx: MessageContext, hit: Hit) -> dict[str, str]:
 
 def build_evaluation(rule: Rule, hit: Hit, ctx: MessageContext, trace: Trace) -> Evaluation:
     """Carry out the winner's reply template and collect what the caller must do."""
-    save = saved_values(rule, ctx, hit)
+    save = saved_values(rule, ctx, hit) if rule.save_as else {}
+    reply = None
+    if rule.reply is not None and rule.reply.is_plain:
+        reply = rule.reply.source
+    elif rule.reply is not None:
+        reply = _render(rule.reply, template_values(rule, ctx, hit, save), trace, "reply")
+    trace.winner, trace.reply = rule.id, reply
+    if not (rule.forwards or rule.tags or rule.handoff or rule.then or save):
+        return Evaluation(rule.id, reply, (), None, save, rule.encodes_smart, trace)
     values = template_values(rule, ctx, hit, save)
-    reply = _render(rule.reply, values, trace, "reply") if rule.reply is not None else None
     actions: list[Action] = []
     for spec in rule.forwards:
         text = _render(spec.text, values, trace, "forward text") if spec.text else ctx.text
@@ -66,13 +73,12 @@ def build_evaluation(rule: Rule, hit: Hit, ctx: MessageContext, trace: Trace) ->
         )
     trace.outcomes.extend(_describe(action) for action in actions)
     trace.outcomes.extend(f"save {k} = {v!r}" for k, v in save.items())
-    trace.winner, trace.reply = rule.id, reply
     return Evaluation(rule.id, reply, tuple(actions), state, save, rule.encodes_smart, trace)
 
 
 def _render(template: Template, values: dict[str, Any], trace: Trace, what: str) -> str | None:
     try:
-        return template.render(values).strip()
+        return template.render(values)
     except RENDER_ERRORS as exc:
         trace.notes.append(f"{what} template failed: {type(exc).__name__}: {exc}")
         return None

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from responder.ruleset.loader import list_rule_files, load_ruleset
+from responder.ruleset.loader import ParseCache, list_rule_files, load_ruleset
 from responder.ruleset.problems import Problem, RuleSetError
 from responder.ruleset.ruleset import Ruleset
 
@@ -30,6 +30,7 @@ class RulesetHolder:
         self._ruleset: Ruleset | None = None
         self._fingerprint: Fingerprint | None = None
         self._checked_at = 0.0
+        self._cache = ParseCache()
         with self._lock:
             self._reload(self._stat())
 
@@ -63,7 +64,7 @@ class RulesetHolder:
         self._fingerprint = fingerprint
         self._checked_at = time.monotonic()
         try:
-            ruleset = load_ruleset(self.rules_dir)
+            ruleset = load_ruleset(self.rules_dir, cache=self._cache)
         except RuleSetError as exc:
             self.last_problems = exc.problems
             kept = (

@@ -87,7 +87,7 @@ class Ruleset:
             text.key,
             ctx.our_number,
             ctx.their_number,
-            ctx.now.isoformat(),
+            ctx.now,
             ctx.state,
             complete=verbose,
         )

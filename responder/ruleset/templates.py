@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,29 @@ from jinja2.sandbox import SandboxedEnvironment
 
 BASE_VARIABLES = frozenset({"their_number", "our_number", "text", "now"})
 _MARKERS = ("{{", "{%", "{#")
+_SIMPLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_JINJA_WORDS = frozenset(
+    {
+        "true",
+        "false",
+        "none",
+        "True",
+        "False",
+        "None",
+        "and",
+        "or",
+        "not",
+        "in",
+        "is",
+        "if",
+        "else",
+        "elif",
+        "for",
+        "import",
+        "from",
+        "with",
+    }
+)
 # What a template can do wrong at render time; rendering never takes the service down.
 RENDER_ERRORS = (
     jinja2.TemplateError,
@@ -34,17 +58,27 @@ class TemplateSyntaxProblem(Exception):
 
 @dataclass(frozen=True, eq=False)
 class Template:
-    """A compiled reply; plain text skips Jinja entirely."""
+    """A compiled reply: plain text, simple {{ name }} substitution, or a Jinja2 template."""
 
     source: str
     compiled: jinja2.Template | None
     variables: frozenset[str]  # undeclared names the template reads
+    parts: tuple[str, ...] | None = None  # text, name, text, name, ... for simple templates
+
+    @property
+    def is_plain(self) -> bool:
+        return self.compiled is None and self.parts is None
 
     def render(self, values: Mapping[str, Any]) -> str:
-        """Render with *values*; raises one of RENDER_ERRORS when the template fails."""
-        if self.compiled is None:
-            return self.source
-        return self.compiled.render(values)
+        """Render with *values*, trimmed; raises one of RENDER_ERRORS when the template fails."""
+        if self.compiled is not None:
+            return self.compiled.render(values).strip()
+        if self.parts is None:
+            return self.source.strip()
+        # Same output as Jinja for bare names: str() of the value, "" when it is missing.
+        return "".join(
+            part if i % 2 == 0 else str(values.get(part, "")) for i, part in enumerate(self.parts)
+        ).strip()
 
 
 class TemplateCompiler:
@@ -60,7 +94,10 @@ class TemplateCompiler:
         if found is not None:
             return found
         if not any(marker in source for marker in _MARKERS):
-            template = Template(source, None, frozenset())
+            template = Template(source.strip(), None, frozenset())
+        elif _is_simple(source):
+            parts = tuple(_SIMPLE.split(source))
+            template = Template(source, None, frozenset(parts[1::2]), parts)
         else:
             try:
                 tree = self.env.parse(source)
@@ -73,3 +110,12 @@ class TemplateCompiler:
             template = Template(source, compiled, frozenset(names))
         self._cache[source] = template
         return template
+
+
+def _is_simple(source: str) -> bool:
+    """Only {{ name }} placeholders: rendered by substitution, without compiling Jinja."""
+    names = _SIMPLE.findall(source)
+    rest = _SIMPLE.sub("", source)
+    return not any(m in rest for m in (*_MARKERS, "}}", "%}", "#}")) and not (
+        set(names) & _JINJA_WORDS
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -26,7 +27,7 @@ class Step:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Trace:
     """Everything that went into one evaluation, for logs (to_dict) and people (lines)."""
 
@@ -34,7 +35,7 @@ class Trace:
     normalised: str
     our_number: str
     their_number: str
-    at: str
+    now: datetime
     state: str | None
     complete: bool  # True when every rule was listed (explain), False for the indexed fast path
     local: str | None = None  # the moment in the rule set's time zone (explain only)
@@ -54,7 +55,7 @@ class Trace:
             "normalised": self.normalised,
             "our_number": self.our_number,
             "their_number": self.their_number,
-            "at": self.at,
+            "at": self.now.isoformat(),
             "local": self.local,
             "state": self.state,
             "complete": self.complete,
@@ -71,7 +72,7 @@ class Trace:
             f"message   {self.text!r}",
             f"words     {self.normalised!r}",
             f"from      +{self.their_number}  to +{self.our_number}",
-            f"at        {self.at}" + (f"  ({self.local})" if self.local else ""),
+            f"at        {self.now.isoformat()}" + (f"  ({self.local})" if self.local else ""),
             f"state     {self.state or '(none)'}",
         ]
         if not self.complete:

@@ -59,8 +59,6 @@ class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
-    duplicates: list[tuple[Loc, str]]
-
 
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
@@ -72,46 +70,71 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Any:
-    data = LocDict()
-    data.loc = _loc(node.start_mark)
-    data.key_locs = {}
-    data.value_locs = {}
-    yield data
-    loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a mapping key must be a plain value", key_node.start_mark
-            ) from None
-        if key in data:
-            loader.duplicates.append((_loc(key_node.start_mark), f"duplicate key {key!r}"))
-        data[key] = loader.construct_object(value_node, deep=True)
-        data.key_locs[key] = _loc(key_node.start_mark)
-        data.value_locs[key] = _loc(value_node.start_mark)
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
 
 
-def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> Any:
-    data = LocList()
-    data.loc = _loc(node.start_mark)
-    data.item_locs = [_loc(item.start_mark) for item in node.value]
-    yield data
-    data.extend(loader.construct_object(item, deep=True) for item in node.value)
+class _Builder:
+    """Nodes -> LocDict / LocList / scalars; faster than PyYAML's generic constructor."""
 
+    def __init__(self, loader: _Loader) -> None:
+        self.loader = loader
+        self.duplicates: list[tuple[Loc, str]] = []
+        self.done: dict[int, Any] = {}  # aliases share one object, as in PyYAML
 
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+    def build(self, node: yaml.Node) -> Any:
+        found = self.done.get(id(node))
+        if found is not None:
+            return found
+        if node.tag == _STR:
+            return node.value
+        if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+            return self._mapping(node)
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+            data = LocList()
+            self.done[id(node)] = data
+            data.loc = _loc(node.start_mark)
+            data.item_locs = [_loc(item.start_mark) for item in node.value]
+            data.extend(self.build(item) for item in node.value)
+            return data
+        return self.loader.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode) -> LocDict:
+        data = LocDict()
+        self.done[id(node)] = data
+        data.loc = _loc(node.start_mark)
+        data.key_locs = {}
+        data.value_locs = {}
+        own = sum(k.tag != "tag:yaml.org,2002:merge" for k, _ in node.value)
+        self.loader.flatten_mapping(node)
+        first_own = len(node.value) - own  # merged entries come first and may be overridden
+        own_keys: set[Any] = set()
+        for position, (key_node, value_node) in enumerate(node.value):
+            key = self.build(key_node)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a plain value", key_node.start_mark
+                ) from None
+            if position >= first_own:
+                if key in own_keys:
+                    self.duplicates.append((_loc(key_node.start_mark), f"duplicate key {key!r}"))
+                own_keys.add(key)
+            data[key] = self.build(value_node)
+            data.key_locs[key] = _loc(key_node.start_mark)
+            data.value_locs[key] = _loc(value_node.start_mark)
+        return data
 
 
 def parse_yaml(text: str) -> ParsedYaml:
     """Parse one YAML document; a syntax error is returned with its location, never raised."""
     loader = _Loader(text)
-    loader.duplicates = []
+    builder = _Builder(loader)
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        data = None if node is None else builder.build(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
@@ -120,7 +143,7 @@ def parse_yaml(text: str) -> ParsedYaml:
         return ParsedYaml(None, (None, f"YAML: {exc}"))
     finally:
         loader.dispose()
-    return ParsedYaml(data, None, loader.duplicates)
+    return ParsedYaml(data, None, builder.duplicates)
 
 
 class FieldError(Exception):

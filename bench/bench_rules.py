@@ -1,0 +1,231 @@
+"""Rule matching and reload speed for 10, 1,000 and 10,000 generated rules.
+
+Run: .venv/bin/python bench/bench_rules.py [--write]   (--write updates bench/README.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from responder.ruleset import MessageContext, Ruleset, RulesetHolder, load_ruleset
+
+SIZES = (10, 1_000, 10_000)
+RULES_PER_FILE = 250
+MESSAGES = 20_000
+SECTION = "## Rule matching and reload"
+SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi", "pe", "su", "ba", "do", "fe", "gu"]
+FILLER = ["please", "can", "you", "tell", "me", "about", "the", "for", "my", "today", "thanks"]
+
+
+def word(i: int) -> str:
+    """A made-up but pronounceable keyword, unique per i."""
+    parts = []
+    n = i + 1
+    while n:
+        n, r = divmod(n, len(SYLLABLES))
+        parts.append(SYLLABLES[r])
+    return "".join(parts) + "x"
+
+
+def kind_of(i: int) -> str:
+    """The mix: mostly keyword rules, one regex rule in a hundred."""
+    r = i % 100
+    if r == 0:
+        return "regex"
+    return "only" if r < 40 else "first" if r < 65 else "word" if r < 88 else "phrase"
+
+
+def write_rules(target: Path, count: int) -> None:
+    for start in range(0, count, RULES_PER_FILE):
+        lines = ["timezone: Europe/London", "rules:"]
+        for i in range(start, min(count, start + RULES_PER_FILE)):
+            kind = kind_of(i)
+            lines.append(f"  - id: r{i}")
+            lines.append(f"    match: {kind}")
+            if kind == "regex":
+                lines.append(f"    pattern: '^{word(i)}\\s+(?P<code>\\d+)$'")
+            elif kind == "phrase":
+                lines.append(f'    keywords: ["{word(i)} {FILLER[i % len(FILLER)]}"]')
+            else:
+                lines.append(f"    keywords: [{word(i)}, {word(i)}s]")
+            if i % 10 == 0:
+                lines.append(f'    reply: "Rule {i} for {{{{ their_number }}}}."')
+            else:
+                lines.append(
+                    f'    reply: "Answer number {i}: open 9-5, prices from £{i % 90 + 10}."'
+                )
+            if i % 50 == 7:
+                lines.append('    when: {days: mon-fri, time: "09:00-17:00"}')
+        if start == 0:
+            lines += ["fallback:", '  reply: "Sorry, we did not understand."']
+        (target / f"r{start // RULES_PER_FILE:04d}.yaml").write_text("\n".join(lines) + "\n")
+
+
+def message_for(rng: random.Random, count: int) -> str:
+    """A message that hits a random rule the way its kind expects, or nothing (one in ten)."""
+    if rng.random() < 0.1:
+        return " ".join(rng.choice(FILLER) for _ in range(rng.randint(1, 5))) + " zzz"
+    i = rng.randrange(count)
+    kind = kind_of(i)
+    filler = " ".join(rng.choice(FILLER) for _ in range(rng.randint(1, 4)))
+    if kind == "regex":
+        return f"{word(i).upper()} {rng.randint(1, 99999)}"
+    if kind == "only":
+        return word(i).capitalize() + "?"
+    if kind == "first":
+        return f"{word(i)} {filler}"
+    if kind == "phrase":
+        return f"{filler} {word(i)} {FILLER[i % len(FILLER)]}"
+    return f"{filler} {word(i)}s {filler}!"
+
+
+def time_messages(ruleset: Ruleset, count: int) -> list[float]:
+    rng = random.Random(count)
+    texts = [message_for(rng, count) for _ in range(MESSAGES)]
+    now = datetime(2025, 1, 8, 12, 0, tzinfo=UTC)
+    contexts = [MessageContext(t, "447443332211", "447443332212", now) for t in texts]
+    for ctx in contexts[:1000]:
+        ruleset.evaluate(ctx)
+    timings = []
+    clock = time.perf_counter_ns
+    gc.disable()
+    try:
+        for ctx in contexts:
+            start = clock()
+            ruleset.evaluate(ctx)
+            timings.append((clock() - start) / 1000)
+    finally:
+        gc.enable()
+    return timings
+
+
+def measure(count: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp)
+        write_rules(target, count)
+        reloads = []
+        ruleset = None
+        for _ in range(3):
+            start = time.perf_counter()
+            ruleset = load_ruleset(target)
+            reloads.append(time.perf_counter() - start)
+        assert ruleset is not None
+        assert len(ruleset.rules) == count
+        timings = sorted(time_messages(ruleset, count))
+        holder = RulesetHolder(target, interval_s=0.0)
+        before = holder.current().version
+        edited = sorted(target.glob("*.yaml"))[-1]
+        added = '  - {id: added, match: only, keywords: [zq], reply: "x"}\n'
+        edited.write_text(edited.read_text().replace("rules:\n", "rules:\n" + added, 1))
+        start = time.perf_counter()
+        after = holder.current().version
+        hot = time.perf_counter() - start
+        assert after != before
+    return {
+        "rules": count,
+        "median_us": statistics.median(timings),
+        "p99_us": timings[int(len(timings) * 0.99)],
+        "reload_s": min(reloads),
+        "hot_s": hot,
+    }
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
+    return f"{cores or os.cpu_count()} CPUs (`nproc`), {model}"
+
+
+def report(results: list[dict[str, float]]) -> str:
+    base = results[0]["median_us"]
+    rows = [
+        f"| {r['rules']:,} | {r['median_us']:.1f} | {r['p99_us']:.1f} | "
+        f"{r['median_us'] / base:.2f}x | {r['reload_s'] * 1000:.0f} ms | "
+        f"{r['hot_s'] * 1000:.0f} ms |"
+        for r in results
+    ]
+    python = ".".join(map(str, sys.version_info[:3]))
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            f"Measured {date.today().isoformat()} on {machine()}, Python {python}, "
+            "with `.venv/bin/python bench/bench_rules.py --write`.",
+            "",
+            f"Generated rules, {RULES_PER_FILE} per file: 39% only, 25% first, 23% word, "
+            "12% phrase, 1% regex; one rule in 50 has a schedule, one in 10 a template. "
+            f"{MESSAGES:,} messages per size, each timed on its own: nine in ten hit a random "
+            "rule, one in ten matches nothing and gets the fallback. *Load* is a cold "
+            "`load_ruleset` (read, parse, lint, examples), best of three. *Hot reload* is "
+            "`RulesetHolder.current()` after one file changed: unchanged files are not parsed "
+            "again, lint runs on the whole set.",
+            "",
+            "The generated regex rules all start with `^word\\s`, which the index looks up by "
+            "the message's first word. A regex without such a start is tried on every message "
+            "that gets as far as its position, at roughly 0.3-0.5 µs each.",
+            "",
+            "| rules | median µs/message | p99 µs/message | median vs 10 rules "
+            "| load | hot reload |",
+            "|---:|---:|---:|---:|---:|---:|",
+            *rows,
+            "",
+            "Targets: at 10,000 rules a median of at most 20 µs and at most 2x the 10-rule "
+            "median; reload of 10,000 rules within 1 s.",
+            "",
+        ]
+    )
+
+
+def write_readme(section: str) -> None:
+    readme = Path(__file__).resolve().parent / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.exists() else "# Benchmarks\n"
+    if SECTION in text:
+        before, _, rest = text.partition(SECTION)
+        after = rest.split("\n## ", 1)
+        tail = "\n## " + after[1] if len(after) > 1 else ""
+        text = before + section + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    readme.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", action="store_true", help="update bench/README.md")
+    args = parser.parse_args()
+    results = []
+    for count in SIZES:
+        result = measure(count)
+        results.append(result)
+        print(
+            f"{count:>6} rules: median {result['median_us']:.1f} µs, "
+            f"p99 {result['p99_us']:.1f} µs, load {result['reload_s'] * 1000:.0f} ms, "
+            f"hot reload {result['hot_s'] * 1000:.0f} ms",
+            flush=True,
+        )
+    section = report(results)
+    print()
+    print(section)
+    if args.write:
+        write_readme(section)
+
+
+if __name__ == "__main__":
+    main()
