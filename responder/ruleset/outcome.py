@@ -48,6 +48,9 @@ def build_evaluation(rule: Rule, hit: Hit, ctx: MessageContext, trace: Trace) ->
         reply = rule.reply.source
     elif rule.reply is not None:
         reply = _render(rule.reply, template_values(rule, ctx, hit, save), trace, "reply")
+    if reply == "":
+        trace.notes.append("the reply rendered empty, so nothing is sent")
+        reply = None
     trace.winner, trace.reply = rule.id, reply
     if not (rule.forwards or rule.tags or rule.handoff or rule.then or save):
         return Evaluation(rule.id, reply, (), None, save, rule.encodes_smart, trace)

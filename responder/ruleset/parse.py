@@ -47,7 +47,8 @@ def parse_file(path: str, index: int, text: str, compiler: TemplateCompiler) -> 
         parsed.add(loc, message)
     data = source.data
     if data is None:
-        parsed.add((1, 1), "the file is empty; expected a mapping with 'rules:'", WARNING)
+        # An error, not a warning: an editor part-way through saving leaves an empty file.
+        parsed.add((1, 1), "the file is empty; expected a mapping with 'rules:'")
         return parsed
     if not isinstance(data, LocDict):
         parsed.add(getattr(data, "loc", (1, 1)), "a rule file must be a mapping with 'rules:'")

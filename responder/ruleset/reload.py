@@ -81,6 +81,14 @@ class RulesetHolder:
             self.last_problems = [Problem(str(self.rules_dir), None, None, "error", str(exc))]
             self.log.error("rules in %s could not be read: %s", self.rules_dir, exc)
             return
+        if self._stat() != fingerprint:
+            # Files changed while they were read, so what was read may be half-written;
+            # forget the fingerprint so the next check reads them again.
+            self._fingerprint = None
+            if self._ruleset is None:
+                message = "rule files changed while being read; trying again"
+                self.last_problems = [Problem(str(self.rules_dir), None, None, "error", message)]
+            return
         previous = self._ruleset.version if self._ruleset else None
         self._ruleset = ruleset
         self.last_problems = list(ruleset.problems)

@@ -142,7 +142,7 @@ def _parse_window(value: Any, loc: tuple[int, int]) -> Window:
         raise FieldError(loc, f"a 'when' window must be a mapping of {', '.join(WINDOW_KEYS)}")
     check_keys(value, (*WINDOW_KEYS, "outside"), "'when'")
     days = _parse_days(value["days"], loc_of(value, "days")) if "days" in value else None
-    times = tuple(_parse_time(t, loc_of(value, "time")) for t in _as_list(value.get("time")))
+    times = tuple(_parse_time(t, at) for t, at in _items(value.get("time"), loc_of(value, "time")))
     on_holidays = value.get("on_holidays", False)
     if not isinstance(on_holidays, bool):
         raise FieldError(loc_of(value, "on_holidays"), "'on_holidays' must be true or false")
@@ -155,6 +155,13 @@ def _parse_window(value: Any, loc: tuple[int, int]) -> Window:
     )
 
 
+def _items(value: Any, loc: tuple[int, int]) -> list[tuple[Any, tuple[int, int]]]:
+    """Each item of a list (or the one value) with where it is written."""
+    if isinstance(value, LocList):
+        return [(item, value.item_loc(i)) for i, item in enumerate(value)]
+    return [(item, loc) for item in _as_list(value)]
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -163,11 +170,11 @@ def _as_list(value: Any) -> list[Any]:
 
 def _parse_days(value: Any, loc: tuple[int, int]) -> frozenset[int]:
     days: set[int] = set()
-    for item in _as_list(value):
+    for item, at in _items(value, loc):
         for part in str(item).lower().replace(" ", "").split(","):
             first, _, last = part.partition("-")
             if first not in DAYS or (last and last not in DAYS):
-                raise FieldError(loc, f"unknown day {part!r}; use mon..sun, e.g. mon-fri")
+                raise FieldError(at, f"unknown day {part!r}; use mon..sun, e.g. mon-fri")
             a, b = DAYS.index(first), DAYS.index(last or first)
             days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     if not days:
@@ -188,10 +195,10 @@ def _parse_time(value: Any, loc: tuple[int, int]) -> TimeRange:
     return TimeRange(start, end)
 
 
-def parse_dates(value: Any, loc: tuple[int, int]) -> tuple[DateSpec, ...]:
+def parse_dates(value: Any, where: tuple[int, int]) -> tuple[DateSpec, ...]:
     """Read a list of dates: 2025-12-25, 12-25 (every year), 2025-12-24..2025-12-31."""
     specs = []
-    for item in _as_list(value):
+    for item, loc in _items(value, where):
         text = item.isoformat() if isinstance(item, date) else str(item).strip()
         first, _, last = text.partition("..")
         last = last or first
