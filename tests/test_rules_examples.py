@@ -123,3 +123,20 @@ def test_shipped_sample_rules_pass_their_examples() -> None:
     assert all(r.passed for r in results)
     for path in rules_dir.glob("*.yaml"):
         assert any(r.where.startswith(str(rules_dir / path.name)) for r in results), path.name
+
+
+def test_every_complete_file_in_the_reference_checks_clean(tmp_path: Path) -> None:
+    import re
+
+    doc = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    blocks = [
+        b
+        for b in re.findall(r"```yaml\n(.*?)```", doc, re.S)
+        if re.search(r"^(rules|fallback):", b, re.M)
+    ]
+    assert len(blocks) >= 5
+    for i, block in enumerate(blocks):
+        rules_dir = tmp_path / f"doc{i}"
+        rules_dir.mkdir()
+        (rules_dir / "a.yaml").write_text(block, encoding="utf-8")
+        assert [str(p) for p in check_ruleset(rules_dir)] == [], block

@@ -185,7 +185,8 @@ def check_overlaps(ruleset: Ruleset) -> list[Problem]:
     problems = []
     for (b_id, k, a_id), numbers in claims.items():
         b, a = rules[b_id], rules[a_id]
-        what = repr(b.keywords[k].text) if b.keywords else f"pattern {b.pattern.pattern!r}"  # type: ignore[union-attr]
+        pattern = b.pattern.pattern if b.pattern else ""
+        what = repr(b.keywords[k].text) if b.keywords else f"pattern `{pattern}`"
         problems.append(
             _problem(
                 b,

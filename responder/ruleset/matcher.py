@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from responder.ruleset.model import FALLBACK, Rule
-from responder.ruleset.normalise import Text
-from responder.ruleset.prefilter import LOOSE, first_words
+from responder.ruleset.normalise import LOOSE, Text
+from responder.ruleset.prefilter import first_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +19,7 @@ class Hit:
 
     def describe(self, rule: Rule) -> str:
         if rule.kind == "regex":
-            return f"pattern {rule.pattern.pattern if rule.pattern else ''!r} matched"
+            return f"pattern `{rule.pattern.pattern if rule.pattern else ''}` matched"
         if rule.kind == FALLBACK:
             return "fallback"
         return f"{rule.kind} keyword {self.keyword!r}"
@@ -48,7 +48,7 @@ def match_rule(rule: Rule, text: Text) -> Hit | None:
 def match_pattern(rule: Rule, text: Text) -> Hit | None:
     """Search the cleaned text first, then the text as received (trimmed)."""
     pattern = rule.pattern
-    if pattern is None:
+    if pattern is None or (rule.literal is not None and rule.literal not in text.loose_key):
         return None
     found = pattern.search(text.clean) or pattern.search(text.raw.strip())
     if found is None:
@@ -71,7 +71,8 @@ class RuleIndex:
         self._first: dict[str, list[tuple[tuple[str, ...], int, int]]] = {}
         self._word: dict[str, list[tuple[int, int]]] = {}
         self._phrase: dict[str, list[tuple[tuple[str, ...], int, int]]] = {}
-        self._regex: list[int] = []  # tried on every message that gets this far
+        # Tried on every message that gets this far and contains the literal (if any).
+        self._regex: list[tuple[int, str | None]] = []
         self._regex_by_word: dict[str, list[int]] = {}  # tried only after this first word
         for pos, rule in enumerate(rules):
             if rule.kind == "regex" and rule.pattern is not None:
@@ -79,7 +80,7 @@ class RuleIndex:
                 for word in words or ():
                     self._regex_by_word.setdefault(word, []).append(pos)
                 if words is None:
-                    self._regex.append(pos)
+                    self._regex.append((pos, rule.literal))
             for k, keyword in enumerate(rule.keywords):
                 kw = keyword.words
                 if rule.kind == "only":
@@ -119,7 +120,8 @@ class RuleIndex:
         """Matching rules in order; a regex runs only when reached, so a winner skips the rest."""
         hits = self._keyword_hits(text)
         cheap = sorted(hits)
-        regex = self._regex
+        loose = text.loose_key
+        regex = [pos for pos, literal in self._regex if literal is None or literal in loose]
         if self._regex_by_word and text.words:
             first = text.words[0]
             more = self._regex_by_word.get(first if first.isascii() else first.translate(LOOSE))

@@ -136,6 +136,7 @@ class Rule:
     index: int  # position in its file
     keywords: tuple[Keyword, ...] = ()
     pattern: re.Pattern[str] | None = None
+    literal: str | None = None  # text every match of pattern contains (see prefilter.py)
     reply: Template | None = None
     priority: int = 0
     in_state: frozenset[str] = frozenset()

@@ -10,19 +10,22 @@ _ASCII_PUNCT = string.punctuation
 _VARIATION_SELECTORS = frozenset("\ufe0e\ufe0f")
 _ZWJ = "\u200d"
 # Latin letters that carry their "accent" in the letter itself, so NFD cannot remove it.
+# re's IGNORECASE lets this non-ASCII letter match an ASCII one that folding does not produce.
+LOOSE = str.maketrans({"ı": "i"})
 _LATIN_EXTRA = {"ø": "o", "ł": "l", "đ": "d", "æ": "ae", "œ": "oe", "\u2019": "'", "\u2018": "'"}
 
 
 class Text:
     """One message in the forms matching needs; computed once per message."""
 
-    __slots__ = ("_clean", "key", "raw", "words")
+    __slots__ = ("_clean", "_loose", "key", "raw", "words")
 
     def __init__(self, raw: str, words: tuple[str, ...]) -> None:
         self.raw = raw
         self.words = words  # folded words (casefold, Latin accents removed, emoji split out)
         self.key = " ".join(words)
         self._clean: str | None = None
+        self._loose: str | None = None
 
     @property
     def clean(self) -> str:
@@ -34,6 +37,13 @@ class Text:
                 tokens = (_strip_edges(t) for t in unicodedata.normalize("NFKC", self.raw).split())
             self._clean = " ".join(t for t in tokens if t)
         return self._clean
+
+    @property
+    def loose_key(self) -> str:
+        """The key with the one letter IGNORECASE matches that folding leaves alone (ı) mapped."""
+        if self._loose is None:
+            self._loose = self.key if self.key.isascii() else self.key.translate(LOOSE)
+        return self._loose
 
     def __repr__(self) -> str:
         return f"Text({self.raw!r}, words={self.words!r})"

@@ -12,6 +12,7 @@ from responder.numbers import normalise_number
 from responder.ruleset import fields
 from responder.ruleset.keys import FALLBACK_KEYS, FILE_KEYS, RULE_KEYS, unknown_keys
 from responder.ruleset.model import FALLBACK, MATCH_KINDS, Rule, RuleFile
+from responder.ruleset.prefilter import required_literal
 from responder.ruleset.problems import ERROR, WARNING, Problem
 from responder.ruleset.schedule import parse_dates
 from responder.ruleset.templates import TemplateCompiler
@@ -182,6 +183,7 @@ def _read_matching(rule: Rule, item: LocDict) -> None:
         if "pattern" not in item:
             raise FieldError(item.loc, f"rule {rule.id!r} has match: regex but no 'pattern'")
         rule.pattern = fields.read_pattern(item)
+        rule.literal = required_literal(rule.pattern)
         return
     if "pattern" in item:
         raise FieldError(

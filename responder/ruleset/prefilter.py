@@ -1,21 +1,16 @@
-"""Which word a regex needs as the message's first word, so the index can skip it when absent."""
+"""What a regex needs in a message (a first word, a literal), so matching can skip it cheaply."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
-try:  # the parser moved in Python 3.11; it is the same one re.compile uses
-    from re import _constants as _c
-    from re import _parser
-except ImportError:  # pragma: no cover - Python 3.10 and older
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _parser  # type: ignore[no-redef]
+# re's own parser (private, but the one re.compile uses), so the analysis sees what re sees.
+from re import _constants as _c
+from re import _parser
+from typing import Any
 
 _STARTS = {_c.AT_BEGINNING, _c.AT_BEGINNING_STRING}
 _ENDS = {_c.AT_END, _c.AT_END_STRING}
-# re's IGNORECASE lets this non-ASCII letter match an ASCII one that folding does not produce.
-LOOSE = str.maketrans({"ı": "i"})
 
 
 def first_words(pattern: re.Pattern[str]) -> frozenset[str] | None:
@@ -77,3 +72,34 @@ def _is_delimiter(item: Any) -> bool:
         low, _high, inner = av
         return low >= 1 and len(inner) == 1 and _is_delimiter(inner[0])
     return False
+
+
+def required_literal(pattern: re.Pattern[str]) -> str | None:
+    """The longest run of ASCII letters and digits every match must contain, folded to lower case.
+
+    A message whose folded words do not contain it cannot match, whichever text the pattern
+    searches: the only other characters IGNORECASE lets match ASCII ones (ı İ ſ K) fold to them.
+    """
+    try:
+        items = list(_parser.parse(pattern.pattern, pattern.flags))
+    except (re.error, RecursionError, TypeError):
+        return None
+    runs = _literal_runs(items)
+    best = max(runs, key=len, default="")
+    return best.lower() if len(best) >= 2 else None
+
+
+def _literal_runs(items: list[Any]) -> list[str]:
+    """Runs of ASCII alphanumeric literals among items that every match passes through."""
+    runs: list[str] = []
+    current = ""
+    for op, av in items:
+        if op == _c.LITERAL and chr(av).isascii() and chr(av).isalnum():
+            current += chr(av)
+            continue
+        runs.append(current)
+        current = ""
+        if op == _c.SUBPATTERN:
+            runs.extend(_literal_runs(list(av[-1])))
+    runs.append(current)
+    return [run for run in runs if run]

@@ -169,6 +169,6 @@ def _fallback_key(rule: Rule) -> tuple[int, int, int, int]:
 
 def _miss(rule: Rule) -> str:
     if rule.kind == "regex":
-        return f"pattern {rule.pattern.pattern if rule.pattern else ''!r} did not match"
+        return f"pattern `{rule.pattern.pattern if rule.pattern else ''}` did not match"
     words = ", ".join(repr(k.text) for k in rule.keywords)
     return f"{rule.kind}: none of {words}"
