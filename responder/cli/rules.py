@@ -10,6 +10,7 @@ from flask import current_app, has_app_context
 from flask.cli import NoAppException, ScriptInfo
 
 from responder.errors import ResponderError
+from responder.numbers import callback_number
 from responder.ruleset.durations import parse_duration
 from responder.ruleset.examples import DEFAULT_FROM, DEFAULT_TO, parse_moment, run_examples
 from responder.ruleset.loader import build_ruleset, check_ruleset
@@ -144,8 +145,8 @@ def explain(
         raise click.BadParameter(str(exc)) from None
     ctx = MessageContext(
         text=" ".join(words),
-        our_number=our_number.lstrip("+"),
-        their_number=their_number.lstrip("+"),
+        our_number=callback_number(our_number),
+        their_number=callback_number(their_number),
         now=now,
         state=state,
         saved=_pairs(saved, "--saved"),

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from responder.numbers import callback_number
 from responder.ruleset.durations import parse_duration
 from responder.ruleset.keys import EXAMPLE_KEYS, unknown_keys
 from responder.ruleset.model import Evaluation, MessageContext
@@ -85,8 +86,8 @@ def example_context(parsed: ParsedFile, item: LocDict) -> MessageContext:
     default_to = min(parsed.file.numbers) if parsed.file.numbers else DEFAULT_TO
     return MessageContext(
         text=text,
-        our_number=str(item.get("to", default_to)).lstrip("+"),
-        their_number=str(item.get("from", DEFAULT_FROM)).lstrip("+"),
+        our_number=callback_number(str(item.get("to", default_to))),
+        their_number=callback_number(str(item.get("from", DEFAULT_FROM))),
         now=now,
         state=item.get("state"),
         saved={str(k): str(v) for k, v in dict(item.get("saved") or {}).items()},
