@@ -124,12 +124,11 @@ def check_example(
 
 def run_examples(build: Build) -> list[ExampleResult]:
     """Run every example of every file, in file order."""
-    results = []
+    results: list[ExampleResult] = []
     ruleset = build.ruleset
     if ruleset is None:
         return results
-    for parsed, item in build.examples:
-        loc = getattr(item, "loc", (None, None))
+    for parsed, item, loc in build.examples:
         where = f"{parsed.file.path}:{loc[0]}:{loc[1]}"
         label = item.get("text", "?") if isinstance(item, dict) else "?"
         try:
@@ -137,10 +136,10 @@ def run_examples(build: Build) -> list[ExampleResult]:
                 raise FieldError(loc, "an example must be a mapping with 'text' and 'expect'")
             ctx = example_context(parsed, item)
         except FieldError as exc:
-            problem = Problem(
+            unusable = Problem(
                 parsed.file.path, exc.loc[0], exc.loc[1], ERROR, f"example: {exc.message}"
             )
-            results.append(ExampleResult(where, str(label), False, exc.message, problem))
+            results.append(ExampleResult(where, str(label), False, exc.message, unusable))
             continue
         evaluation, failures = check_example(ruleset, ctx, item)
         detail = "; ".join(failures) or f"{evaluation.rule_id or 'none'}: {evaluation.reply!r}"

@@ -89,8 +89,8 @@ def compile_template(item: Any, key: str, compiler: TemplateCompiler) -> Templat
     try:
         return compiler.compile(value)
     except TemplateSyntaxProblem as exc:
-        where = (loc[0] + exc.line - 1, None) if exc.line > 1 else loc
-        raise FieldError(where, f"template error in {key!r}: {exc.message}") from None  # type: ignore[arg-type]
+        inside = f" (line {exc.line} of the template)" if exc.line > 1 else ""
+        raise FieldError(loc, f"template error in {key!r}{inside}: {exc.message}") from None
 
 
 def _reply(rule: Rule, item: LocDict, compiler: TemplateCompiler) -> None:

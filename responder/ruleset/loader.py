@@ -16,6 +16,7 @@ from responder.ruleset.parse import ParsedFile, parse_file
 from responder.ruleset.problems import ERROR, WARNING, Problem, RuleSetError, sort_problems
 from responder.ruleset.ruleset import Ruleset
 from responder.ruleset.templates import TemplateCompiler
+from responder.ruleset.yamlsource import Loc, loc_of
 
 
 @dataclass
@@ -24,7 +25,7 @@ class Build:
 
     ruleset: Ruleset | None
     problems: list[Problem]
-    examples: list[tuple[ParsedFile, Any]] = field(default_factory=list)
+    examples: list[tuple[ParsedFile, Any, Loc]] = field(default_factory=list)
 
     @property
     def has_errors(self) -> bool:
@@ -117,7 +118,11 @@ def build_ruleset(rules_dir: Path, *, cache: ParseCache | None = None) -> Build:
     build = Build(
         ruleset,
         sort_problems(problems),
-        [(p, example) for p in parsed_files for example in p.examples],
+        [
+            (p, example, loc_of(p.examples, i))
+            for p in parsed_files
+            for i, example in enumerate(p.examples)
+        ],
     )
     ruleset.problems = [p for p in build.problems if not p.is_error]
     return build

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from responder.errors import InvalidNumberError
 from responder.numbers import normalise_number
@@ -18,7 +19,6 @@ from responder.ruleset.schedule import parse_dates
 from responder.ruleset.templates import TemplateCompiler
 from responder.ruleset.yamlsource import FieldError, Loc, LocDict, LocList, loc_of, parse_yaml
 
-T = TypeVar("T")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -64,14 +64,16 @@ def parse_file(path: str, index: int, text: str, compiler: TemplateCompiler) -> 
         parsed.add(loc_of(data, "rules"), "'rules' must be a list of rules")
         rules = []
     for position, item in enumerate(rules):
-        rule = _read_rule(parsed, item, loc_of(rules, position), position, compiler, RULE_KEYS)
+        rule = _read_rule(
+            parsed, item, loc_of(rules, position), position, compiler, is_fallback=False
+        )
         if rule is not None:
             parsed.rules.append(rule)
     fallbacks = data.get("fallback")
     items = fallbacks if isinstance(fallbacks, list) else [] if fallbacks is None else [fallbacks]
     for position, item in enumerate(items):
         loc = loc_of(items, position) if isinstance(items, LocList) else loc_of(data, "fallback")
-        rule = _read_rule(parsed, item, loc, 10_000 + position, compiler, FALLBACK_KEYS)
+        rule = _read_rule(parsed, item, loc, 10_000 + position, compiler, is_fallback=True)
         if rule is not None:
             parsed.fallbacks.append(rule)
     examples = data.get("examples", [])
@@ -101,25 +103,23 @@ def _read_settings(parsed: ParsedFile, data: LocDict) -> None:
             file.timezone_declared = True
         except ValueError as exc:
             parsed.add(loc_of(data, "timezone"), str(exc))
-    _try(
-        parsed,
-        lambda: _set(file, "holidays", parse_dates(data.get("holidays"), loc_of(data, "holidays"))),
-    )
-    for key in ("exclusive_states", "smart_encoding"):
-        if key in data:
-            _try(parsed, lambda key=key: _set(file, key, fields.read_bool(data, key)))  # type: ignore[misc]
+    with _reporting(parsed):
+        file.holidays = parse_dates(data.get("holidays"), loc_of(data, "holidays"))
+    if "exclusive_states" in data:
+        with _reporting(parsed):
+            file.exclusive_states = fields.read_bool(data, "exclusive_states")
+    if "smart_encoding" in data:
+        with _reporting(parsed):
+            file.smart_encoding = fields.read_bool(data, "smart_encoding")
 
 
-def _set(target: Any, name: str, value: Any) -> None:
-    setattr(target, name, value)
-
-
-def _try(parsed: ParsedFile, action: Callable[[], T]) -> T | None:
+@contextmanager
+def _reporting(parsed: ParsedFile) -> Iterator[None]:
+    """Turn a FieldError into a problem of *parsed*, so reading goes on with the next field."""
     try:
-        return action()
+        yield
     except FieldError as exc:
         parsed.add(exc.loc, exc.message)
-        return None
 
 
 def _read_rule(
@@ -128,9 +128,10 @@ def _read_rule(
     loc: Loc,
     position: int,
     compiler: TemplateCompiler,
-    allowed: tuple[str, ...],
+    *,
+    is_fallback: bool,
 ) -> Rule | None:
-    is_fallback = allowed is FALLBACK_KEYS
+    allowed = FALLBACK_KEYS if is_fallback else RULE_KEYS
     what = "the fallback" if is_fallback else "a rule"
     if not isinstance(item, LocDict):
         parsed.add(loc, f"{what} must be a mapping of {', '.join(allowed[:4])}, ...")
@@ -154,10 +155,12 @@ def _read_rule(
         index=position,
     )
     if not is_fallback:
-        _try(parsed, lambda: _read_matching(rule, item))
+        with _reporting(parsed):
+            _read_matching(rule, item)
     for key, reader in fields.READERS.items():
         if key in item and key in allowed:
-            _try(parsed, lambda reader=reader: reader(rule, item, compiler))  # type: ignore[misc]
+            with _reporting(parsed):
+                reader(rule, item, compiler)
     if "reply" not in item and not (rule.forwards or rule.tags or rule.handoff or rule.then):
         parsed.add(
             item.loc, f"rule {rule.id!r} has no 'reply' and no action; it answers nothing", WARNING

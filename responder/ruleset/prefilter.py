@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 # re's own parser (private, but the one re.compile uses), so the analysis sees what re sees.
-from re import _constants as _c
-from re import _parser
+from re import _constants as _c  # type: ignore[attr-defined]
+from re import _parser  # type: ignore[attr-defined]
 from typing import Any
 
 _STARTS = {_c.AT_BEGINNING, _c.AT_BEGINNING_STRING}
@@ -63,11 +63,11 @@ def _spell(items: list[Any]) -> str | None:
 def _is_delimiter(item: Any) -> bool:
     op, av = item
     if op == _c.AT:
-        return av in _ENDS
+        return bool(av in _ENDS)
     if op == _c.LITERAL:
-        return av == ord(" ")
+        return bool(av == ord(" "))
     if op == _c.IN:
-        return list(av) == [(_c.CATEGORY, _c.CATEGORY_SPACE)]
+        return bool(list(av) == [(_c.CATEGORY, _c.CATEGORY_SPACE)])
     if op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
         low, _high, inner = av
         return low >= 1 and len(inner) == 1 and _is_delimiter(inner[0])
