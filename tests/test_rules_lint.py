@@ -337,3 +337,17 @@ def test_missing_and_empty_directories(tmp_path: Path) -> None:
         f"{tmp_path}/empty: warning: no *.yaml rule files: no message will get a rule reply",
         f"{tmp_path}/empty/old.yml: warning: ignored: rule files must end in .yaml",
     ]
+
+
+def test_a_rule_with_an_error_still_has_its_template_checked(tmp_path: Path) -> None:
+    assert problems_of(
+        tmp_path,
+        a="""
+        rules:
+          - {id: a, keywords: [x], match: nope, reply: "{{ who }}"}
+        """,
+    ) == [
+        "a.yaml:2:5: error: reply of 'a' uses unknown variable 'who'; known: now, our_number, "
+        "text, their_number",
+        "a.yaml:2:35: error: 'match' must be one of only, first, word, phrase, regex (got 'nope')",
+    ]

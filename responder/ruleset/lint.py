@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from responder.compliance.words import HELP_WORDS, OPT_IN_WORDS, RESERVED_KEYWORDS
 from responder.ruleset.matcher import RuleIndex, match_rule
@@ -28,11 +29,11 @@ def _problem(rule: Rule, level: str, message: str) -> Problem:
     return Problem(rule.file.path, rule.line, rule.column, level, message)
 
 
-def lint_ruleset(ruleset: Ruleset) -> list[Problem]:
-    """Every cross-rule problem in *ruleset*."""
+def lint_ruleset(ruleset: Ruleset, *, rejected: Sequence[Rule] = ()) -> list[Problem]:
+    """Every cross-rule problem; *rejected* rules (which had errors) get their templates checked."""
     return [
         *check_ids(ruleset),
-        *check_variables(ruleset),
+        *check_variables(ruleset, rejected),
         *check_states(ruleset),
         *check_reserved(ruleset),
         *check_overlaps(ruleset),
@@ -51,9 +52,9 @@ def check_ids(ruleset: Ruleset) -> list[Problem]:
     return problems
 
 
-def check_variables(ruleset: Ruleset) -> list[Problem]:
+def check_variables(ruleset: Ruleset, rejected: Sequence[Rule] = ()) -> list[Problem]:
     """A template may read only the message variables, its regex groups and saved values."""
-    everything = [*ruleset.rules, *ruleset.fallbacks]
+    everything = [*ruleset.rules, *ruleset.fallbacks, *rejected]
     saved = {name for rule in everything for name in rule.save_as}
     problems = []
     for rule in everything:

@@ -114,7 +114,8 @@ def build_ruleset(rules_dir: Path, *, cache: ParseCache | None = None) -> Build:
             version=digest.hexdigest()[:12],
             problems=[],
         )
-        problems.extend(lint_ruleset(ruleset))
+        rejected = [r for p in parsed_files for r in p.rejected]
+        problems.extend(lint_ruleset(ruleset, rejected=rejected))
     build = Build(
         ruleset,
         sort_problems(problems),

@@ -29,6 +29,7 @@ class ParsedFile:
     file: RuleFile
     rules: list[Rule] = field(default_factory=list)
     fallbacks: list[Rule] = field(default_factory=list)
+    rejected: list[Rule] = field(default_factory=list)  # rules with errors, still checked by lint
     examples: list[Any] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
@@ -165,7 +166,10 @@ def _read_rule(
         parsed.add(
             item.loc, f"rule {rule.id!r} has no 'reply' and no action; it answers nothing", WARNING
         )
-    return rule if len([p for p in parsed.problems[before:] if p.is_error]) == 0 else None
+    if any(p.is_error for p in parsed.problems[before:]):
+        parsed.rejected.append(rule)
+        return None
+    return rule
 
 
 def _read_matching(rule: Rule, item: LocDict) -> None:
