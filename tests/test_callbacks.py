@@ -241,3 +241,20 @@ def test_wrong_method_and_path_answer_json(live):
     missing = requests.post(f"{url}/voximplant/nope", timeout=5)
     assert missing.status_code == 404
     assert "error" in missing.json()
+
+
+def test_a_reply_template_that_fails_keeps_the_message(live):
+    url, services = live
+    rules = services.config.rules_dir / "main.yaml"
+    rules.write_text(
+        rules.read_text().replace('reply: "We are open', 'reply: "{{ (text|length) // 0 }}We are')
+    )
+    wait_until(lambda: "// 0" in str(services.rules.current().rules), timeout=5)
+    response = post(url, batch(sms_callback(81, "hours")))
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 1
+    with services.engine.connect() as conn:
+        inbound = conn.execute(select(messages).where(messages.c.direction == "in")).one()
+    assert inbound.status == "handled"
+    assert inbound.text == "hours"
+    assert count(services, direction="out") == 0
