@@ -30,9 +30,12 @@ def enqueue(
     conn: Connection, message_id: int, now: datetime, due_at: datetime | None = None
 ) -> int:
     """Queue *message_id* for sending at *due_at* (now by default)."""
-    return conn.execute(
-        insert(outbox).values(message_id=message_id, due_at=due_at or now, created_at=now)
-    ).inserted_primary_key[0]
+    outbox_id: int = conn.execute(
+        insert(outbox)
+        .values(message_id=message_id, due_at=due_at or now, created_at=now)
+        .returning(outbox.c.id)
+    ).scalar_one()
+    return outbox_id
 
 
 def claim_due(

@@ -144,8 +144,10 @@ def append_message(conn: Connection, thread: Thread, now: datetime, **values: An
     """Store one message of *thread* with its first status event; return its id."""
     values.setdefault("status", "received" if values.get("direction") == "in" else "queued")
     message_id: int = conn.execute(
-        insert(messages).values(thread_id=thread.id, created_at=now, updated_at=now, **values)
-    ).inserted_primary_key[0]
+        insert(messages)
+        .values(thread_id=thread.id, created_at=now, updated_at=now, **values)
+        .returning(messages.c.id)
+    ).scalar_one()
     record_event(conn, message_id, values["status"], now)
     activity: dict[str, Any] = {"last_activity_at": now, "last_text": values.get("text")}
     if values.get("direction") == "in":
