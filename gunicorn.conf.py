@@ -12,3 +12,6 @@ accesslog = "-"
 errorlog = "-"
 # The sender thread starts inside each worker (create_app); preloading would start it in the master.
 preload_app = False
+# gunicorn 24+ opens a control socket under the home directory; the service writes only to its
+# data directory, and nothing here uses the socket.
+control_socket_disable = True
