@@ -47,6 +47,8 @@ class Config:
     handoff_idle_s: float = 24 * 3600.0
     admin_password: Secret | None = None
     secret_key: Secret = field(default_factory=lambda: Secret(""))
+    # The dashboard's session cookie is Secure (HTTPS only); turn off only for local plain http.
+    cookie_secure: bool = True
 
     @property
     def callbacks_verified(self) -> bool:
@@ -158,6 +160,18 @@ class _Reader:
             self.problems.append(f"{name}: must be at least {minimum} (got {value!r})")
         return result
 
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.get(name)
+        if value is None:
+            return default
+        word = value.strip().lower()
+        if word in ("1", "true", "yes", "on"):
+            return True
+        if word in ("0", "false", "no", "off"):
+            return False
+        self.problems.append(f"{name}: expected true or false (got {value!r})")
+        return default
+
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
         value = (self.get(name) or default).strip().lower()
         if value not in choices:
@@ -245,6 +259,7 @@ class _Reader:
             handoff_idle_s=self.number("RESPONDER_HANDOFF_IDLE", 24 * 3600.0, minimum=60),
             admin_password=self.secret("RESPONDER_ADMIN_PASSWORD"),
             secret_key=self.secret("RESPONDER_SECRET_KEY") or Secret(""),
+            cookie_secure=self.flag("RESPONDER_COOKIE_SECURE", True),
         )
         if self.problems:
             raise ConfigError(self.problems)
