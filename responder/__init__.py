@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from responder.config import Config
 from responder.logs import configure_logging
+from responder.metrics import Metrics
 from responder.providers.factory import make_provider
 from responder.ruleset import RulesetHolder
 from responder.services import Services
@@ -37,12 +38,22 @@ def create_app(
     engine = make_engine(config.database_url, data_dir=config.data_dir)
     create_schema(engine)
     rules = RulesetHolder(config.rules_dir, interval_s=config.rules_reload_interval_s, logger=log)
-    services = Services(config=config, engine=engine, rules=rules, provider=make_provider(config))
+    services = Services(
+        config=config,
+        engine=engine,
+        rules=rules,
+        provider=make_provider(config),
+        metrics=Metrics(config.metrics_dir),
+    )
     app.extensions["responder"] = services
 
-    from responder import callbacks
+    from responder import callbacks, health, metrics, proxy, request_ids
 
+    proxy.init_app(app, config.proxy_hops)
+    request_ids.init_app(app)
     callbacks.init_app(app)
+    health.init_app(app)
+    metrics.init_app(app)
     _register_errors(app)
     _warn_about_setup(config)
     if start_sender if start_sender is not None else config.sender_mode == "web":

@@ -14,6 +14,7 @@ from responder.secret import Secret
 DEFAULT_API_URL = "https://api.voximplant.com/platform_api"
 PROVIDERS = ("voximplant", "log")
 SENDER_MODES = ("web", "off")
+LOG_FORMATS = ("json", "text")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ class Config:
     secret_key: Secret = field(default_factory=lambda: Secret(""))
     # The dashboard's session cookie is Secure (HTTPS only); turn off only for local plain http.
     cookie_secure: bool = True
+    # Running on a PaaS: log lines, proxies, metrics, quarantined callbacks.
+    log_format: str = "json"
+    proxy_hops: int = 0
+    metrics_token: Secret | None = None
+    metrics_dir: Path | None = None  # PROMETHEUS_MULTIPROC_DIR: several processes, one /metrics
+    quarantine_max: int = 1000
 
     @property
     def callbacks_verified(self) -> bool:
@@ -183,6 +190,20 @@ class _Reader:
         path = Path(self.get(name) or default)
         return (path if path.is_absolute() else self.cwd / path).resolve()
 
+    def metrics_token(self) -> Secret | None:
+        token = self.secret("RESPONDER_METRICS_TOKEN")
+        if token is not None and len(token.reveal()) < 16:
+            self.problems.append("RESPONDER_METRICS_TOKEN: use at least 16 characters")
+        return token
+
+    def metrics_dir(self) -> Path | None:
+        if self.get("PROMETHEUS_MULTIPROC_DIR") is None:
+            return None
+        path = self.path("PROMETHEUS_MULTIPROC_DIR", "")
+        if path.exists() and not path.is_dir():
+            self.problems.append(f"PROMETHEUS_MULTIPROC_DIR: {path} exists and is not a directory")
+        return path
+
     def read(self) -> Config:
         data_dir = self.path("RESPONDER_DATA_DIR", "instance")
         rules_dir = self.path("RESPONDER_RULES_DIR", "rules")
@@ -260,6 +281,11 @@ class _Reader:
             admin_password=self.secret("RESPONDER_ADMIN_PASSWORD"),
             secret_key=self.secret("RESPONDER_SECRET_KEY") or Secret(""),
             cookie_secure=self.flag("RESPONDER_COOKIE_SECURE", True),
+            log_format=self.choice("RESPONDER_LOG_FORMAT", LOG_FORMATS, "json"),
+            proxy_hops=int(self.number("RESPONDER_PROXY_HOPS", 0, minimum=0)),
+            metrics_token=self.metrics_token(),
+            metrics_dir=self.metrics_dir(),
+            quarantine_max=int(self.number("RESPONDER_QUARANTINE_MAX", 1000, minimum=0)),
         )
         if self.problems:
             raise ConfigError(self.problems)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from responder.config import Config
+from responder.metrics import Metrics
 from responder.providers.base import SmsProvider
 from responder.ruleset import RulesetHolder
 
@@ -33,3 +34,4 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     wakeup: threading.Event = field(default_factory=threading.Event)
     sender: Sender | None = None
+    metrics: Metrics = field(default_factory=Metrics)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -9,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -30,8 +34,8 @@ metadata = MetaData(
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
-def _at(name: str, **kw: object) -> Column:
-    return Column(name, DateTime(timezone=True), **kw)  # type: ignore[arg-type]
+def _at(name: str, **kw: Any) -> Column[datetime]:
+    return Column(name, DateTime(timezone=True), **kw)
 
 
 threads = Table(
@@ -76,6 +80,8 @@ messages = Table(
     Column("error_code", String(32)),
     Column("error_text", Text),
     Column("trace", Text),  # JSON decision trace of an inbound message
+    # The callback request that caused it (X-Request-Id), so the sender logs under the same id.
+    Column("request_id", String(64)),
     _at("created_at", nullable=False),
     _at("updated_at", nullable=False),
 )
@@ -114,3 +120,24 @@ outbox = Table(
     _at("created_at", nullable=False),
 )
 Index("ix_outbox_due", outbox.c.due_at)
+
+# Callback requests that failed verification or parsing, kept (capped) so none is lost to a
+# misconfiguration; never with the Authorization or Cookie headers or the URL's token.
+quarantined_callbacks = Table(
+    "quarantined_callbacks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _at("received_at", nullable=False),
+    Column("request_id", String(64)),
+    Column("remote_addr", String(64)),
+    Column("route", String(20), nullable=False),  # plain | token
+    Column("failed_check", String(20), nullable=False),  # token | hash | account | schema | body
+    Column("reason", Text, nullable=False),
+    Column("checks", Text, nullable=False),  # JSON list: what was checked and each result
+    Column("status_code", Integer, nullable=False),  # what the request was answered
+    Column("headers", Text, nullable=False),  # JSON object of the non-sensitive headers
+    Column("body", LargeBinary, nullable=False),  # at most 64 KiB
+    Column("body_size", Integer, nullable=False),  # the size received; larger means cut
+    _at("replayed_at"),
+    Column("replay_result", Text),  # JSON summary of the last replay
+)

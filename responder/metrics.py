@@ -1,0 +1,191 @@
+"""Prometheus metrics: counters where things happen, queue gauges from the database, /metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from responder.store.db import reading
+from responder.store.rows import utc
+from responder.store.tables import metadata, outbox
+
+if TYPE_CHECKING:
+    from responder.services import Services
+
+log = logging.getLogger(__name__)
+
+# Provider calls take tens of milliseconds to the send timeout (10 s by default).
+PROVIDER_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# A callback's reply normally leaves within a second; retries stretch that to hours.
+REPLY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0)
+# The compliance ledger's table, counted once that part of the schema exists.
+OPT_OUT_TABLES = ("opt_outs", "compliance_opt_outs")
+
+
+class Metrics:
+    """The counters and histograms of one process; in multiprocess mode, files under a folder."""
+
+    def __init__(self, multiproc_dir: Path | None = None) -> None:
+        if multiproc_dir is not None and values.ValueClass is values.MutexValue:
+            # prometheus_client picks its storage when first imported, from the environment.
+            log.warning(
+                "PROMETHEUS_MULTIPROC_DIR was set after start-up; metrics of this process only"
+            )
+            multiproc_dir = None
+        self.multiproc_dir = multiproc_dir
+        # Multiprocess values live in files, so the metrics belong to no registry of their own.
+        registry = None if multiproc_dir is not None else CollectorRegistry()
+        self.registry = registry
+        self.callbacks = Counter(
+            "responder_callbacks",
+            "Callback elements received, by outcome (malformed: the whole body was unusable).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.quarantined = Counter(
+            "responder_quarantined_callbacks",
+            "Callback requests kept in quarantine, by the check that failed.",
+            ["check"],
+            registry=registry,
+        )
+        self.rule_hits = Counter(
+            "responder_rule_hits",
+            "Inbound messages answered by each rule.",
+            ["rule_id"],
+            registry=registry,
+        )
+        self.replies = Counter(
+            "responder_replies",
+            "Outbound messages by status: queued, sent, errored (will retry), failed.",
+            ["status"],
+            registry=registry,
+        )
+        self.provider_latency = Histogram(
+            "responder_provider_send_seconds",
+            "Time the provider took to accept or refuse one message.",
+            ["provider", "result"],
+            buckets=PROVIDER_BUCKETS,
+            registry=registry,
+        )
+        self.reply_latency = Histogram(
+            "responder_reply_latency_seconds",
+            "From the callback being stored to the provider accepting its reply.",
+            buckets=REPLY_BUCKETS,
+            registry=registry,
+        )
+
+    def observe_reply_sent(self, created_at: datetime, sent_at: datetime) -> None:
+        self.replies.labels("sent").inc()
+        self.reply_latency.observe(max(0.0, (sent_at - created_at).total_seconds()))
+
+
+class DatabaseCollector(Collector):
+    """Gauges read from the database at scrape time, so every process's work is counted."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def collect(self) -> Iterator[Metric]:
+        services = self.services
+        up = GaugeMetricFamily(
+            "responder_database_up", "1 when the last scrape could read the database."
+        )
+        try:
+            gauges = list(self._read(services))
+        except SQLAlchemyError as exc:
+            log.warning("metrics: cannot read the database: %s", type(exc).__name__)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from gauges
+
+    def _read(self, services: Services) -> Iterator[Metric]:
+        now = services.clock()
+        with reading(services.engine) as conn:
+            depth, oldest = conn.execute(
+                select(func.count(), func.min(outbox.c.created_at)).select_from(outbox)
+            ).one()
+            opt_outs = None
+            ledgers = [metadata.tables[n] for n in OPT_OUT_TABLES if n in metadata.tables]
+            if ledgers:
+                existing = set(inspect(conn).get_table_names())
+                for table in ledgers:
+                    if table.name in existing:
+                        count = select(func.count()).select_from(table)
+                        opt_outs = conn.execute(count).scalar_one()
+                        break
+        gauge = GaugeMetricFamily("responder_outbox_depth", "Messages waiting in the outbox.")
+        gauge.add_metric([], depth)
+        yield gauge
+        age = GaugeMetricFamily(
+            "responder_outbox_oldest_age_seconds",
+            "Age of the oldest message waiting in the outbox (0 when it is empty).",
+        )
+        oldest_at = utc(oldest)
+        age.add_metric([], 0 if oldest_at is None else (now - oldest_at).total_seconds())
+        yield age
+        if opt_outs is not None:
+            ledger = GaugeMetricFamily(
+                "responder_opt_outs", "Numbers opted out, from the compliance ledger."
+            )
+            ledger.add_metric([], opt_outs)
+            yield ledger
+
+
+bp = Blueprint("metrics", __name__)
+
+
+@bp.get("/metrics")
+def scrape() -> ResponseReturnValue:
+    services: Services = current_app.extensions["responder"]
+    token = services.config.metrics_token
+    if token is not None:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.equals(given.strip()):
+            answer = jsonify({"error": "a bearer token is required for /metrics"})
+            answer.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return answer, 401
+    metrics: Metrics = services.metrics
+    if metrics.multiproc_dir is not None:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=str(metrics.multiproc_dir))
+    else:
+        registry = CollectorRegistry()
+        registry.register(_Forward(metrics.registry))  # type: ignore[arg-type]
+    registry.register(DatabaseCollector(services))
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+class _Forward(Collector):
+    """This process's own registry, scraped together with the database gauges."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        return self.registry.collect()
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
