@@ -24,12 +24,21 @@ class _CallbackSchema(Schema):
     hash = fields.String(load_default=None, allow_none=True)
 
 
+class _PhoneNumber(fields.String):
+    """A phone number as a string; JSON numbers are taken too (the API's own types drift)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class _SmsItemSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    source_number = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    destination_number = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    source_number = _PhoneNumber(required=True, validate=validate.Length(min=1, max=32))
+    destination_number = _PhoneNumber(required=True, validate=validate.Length(min=1, max=32))
     sms_body = fields.String(required=True, validate=validate.Length(max=10000))
 
 
@@ -99,6 +108,9 @@ def parse_callback(index: int, element: Any) -> Callback:
     where = f"callbacks.{index}"
     if not isinstance(element, dict):
         raise CallbackError(f"{where}: expected an object (got {_kind(element)})", index)
+    if "callback_id" not in element and "callbackId" in element:
+        # One guide spells the id in camelCase; every schema uses snake_case.
+        element = {**element, "callback_id": element["callbackId"]}
     try:
         head = _CallbackSchema().load(element)
     except ValidationError as exc:

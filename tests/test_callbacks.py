@@ -199,11 +199,13 @@ MALFORMED = [
     ),
     pytest.param(
         batch(
-            _element(sms_inbound={"source_number": 447, "destination_number": OUR, "sms_body": "x"})
+            _element(
+                sms_inbound={"source_number": [447], "destination_number": OUR, "sms_body": "x"}
+            )
         ),
         400,
         "source_number",
-        id="number-not-string",
+        id="number-an-array",
     ),
     pytest.param(
         batch(
