@@ -17,6 +17,10 @@ class ConfigError(ResponderError):
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+class SchemaError(ResponderError):
+    """The database schema cannot be brought to the revision this code needs."""
+
+
 class InvalidNumberError(ResponderError):
     """A phone number that cannot be parsed or is not a valid number."""
 

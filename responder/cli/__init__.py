@@ -15,12 +15,12 @@ from responder.cli.threads import threads
 
 def _create_app() -> object:
     from responder import create_app
-    from responder.errors import ConfigError
+    from responder.errors import ConfigError, SchemaError
 
     try:
         # A command's own output goes to stdout; the service's log lines go to stderr here.
         return create_app(start_sender=False, log_stream=sys.stderr)
-    except ConfigError as exc:
+    except (ConfigError, SchemaError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -9,8 +9,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
-from responder.store.tables import metadata
-
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
@@ -58,6 +56,8 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield conn.execution_options(responder_readonly=True)
 
 
-def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet."""
-    metadata.create_all(engine)
+def create_schema(engine: Engine) -> tuple[str | None, str | None]:
+    """Create the schema or upgrade it to the newest migration; safe from many processes at once."""
+    from responder.migrations import upgrade
+
+    return upgrade(engine)
