@@ -8,11 +8,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from responder.errors import ConfigError
+from responder.errors import ConfigError, InvalidNumberError
+from responder.numbers import normalise_number
+from responder.providers.alphasms import AlphaSmsSettings, read_alphasms_settings
+from responder.providers.routing import Route, parse_routes
 from responder.secret import Secret
 
 DEFAULT_API_URL = "https://api.voximplant.com/platform_api"
-PROVIDERS = ("voximplant", "log")
+PROVIDERS = ("voximplant", "alphasms", "log")
 SENDER_MODES = ("web", "off")
 LOG_FORMATS = ("json", "text")
 
@@ -56,6 +59,12 @@ class Config:
     metrics_token: Secret | None = None
     metrics_dir: Path | None = None  # PROMETHEUS_MULTIPROC_DIR: several processes, one /metrics
     quarantine_max: int = 1000
+    # Outbound providers besides Voximplant, and which messages each one sends.
+    alphasms: AlphaSmsSettings | None = None
+    routes: tuple[Route, ...] = ()
+    # Where Voximplant reaches this deployment and our numbers there (`voximplant doctor`).
+    public_url: str | None = None
+    our_numbers: tuple[str, ...] = ()
 
     @property
     def callbacks_verified(self) -> bool:
@@ -196,6 +205,44 @@ class _Reader:
             self.problems.append("RESPONDER_METRICS_TOKEN: use at least 16 characters")
         return token
 
+    def alphasms(self) -> AlphaSmsSettings | None:
+        settings, problems = read_alphasms_settings(self.env)
+        self.problems.extend(problems)
+        return settings
+
+    def routes(self) -> tuple[Route, ...]:
+        text = self.get("RESPONDER_ROUTES")
+        if text is None:
+            return ()
+        try:
+            return tuple(parse_routes(text))
+        except ValueError as exc:
+            self.problems.append(f"RESPONDER_ROUTES: {exc}")
+            return ()
+
+    def public_url(self) -> str | None:
+        url = self.get("RESPONDER_PUBLIC_URL")
+        if url is None:
+            return None
+        url = url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            self.problems.append(
+                f"RESPONDER_PUBLIC_URL: expected an http(s) URL such as https://sms.example.com "
+                f"(got {url!r})"
+            )
+        return url
+
+    def our_numbers(self) -> tuple[str, ...]:
+        found: list[str] = []
+        for raw in (self.get("RESPONDER_NUMBERS") or "").replace(";", ",").split(","):
+            if not raw.strip():
+                continue
+            try:
+                found.append(normalise_number(raw))
+            except InvalidNumberError as exc:
+                self.problems.append(f"RESPONDER_NUMBERS: {exc}")
+        return tuple(dict.fromkeys(found))
+
     def metrics_dir(self) -> Path | None:
         if self.get("PROMETHEUS_MULTIPROC_DIR") is None:
             return None
@@ -252,6 +299,23 @@ class _Reader:
 
         default_provider = "voximplant" if raw_credentials is not None else "log"
         provider = self.choice("RESPONDER_PROVIDER", PROVIDERS, default_provider)
+        alphasms = self.alphasms()
+        routes = self.routes()
+        if provider == "alphasms" and alphasms is None and self.get("ALPHASMS_API_KEY") is None:
+            self.problems.append(
+                "RESPONDER_PROVIDER: 'alphasms' needs ALPHASMS_API_KEY and ALPHASMS_SENDER"
+            )
+        available = {"log", provider}
+        if account is not None or raw_credentials is not None:
+            available.add("voximplant")
+        if alphasms is not None or self.get("ALPHASMS_API_KEY") is not None:
+            available.add("alphasms")
+        for route in routes:
+            if route.provider not in available:
+                self.problems.append(
+                    f"RESPONDER_ROUTES: {route} names provider {route.provider!r}, which is not "
+                    f"configured (configured: {', '.join(sorted(available))})"
+                )
         if provider == "voximplant":
             if raw_credentials is None:
                 self.problems.append(
@@ -286,6 +350,10 @@ class _Reader:
             metrics_token=self.metrics_token(),
             metrics_dir=self.metrics_dir(),
             quarantine_max=int(self.number("RESPONDER_QUARANTINE_MAX", 1000, minimum=0)),
+            alphasms=alphasms,
+            routes=routes,
+            public_url=self.public_url(),
+            our_numbers=self.our_numbers(),
         )
         if self.problems:
             raise ConfigError(self.problems)

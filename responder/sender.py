@@ -13,6 +13,7 @@ from responder.errors import ErrorKind, ProviderError
 from responder.providers.base import OutboundSms
 from responder.services import Services
 from responder.store.outbox import Claim, claim_due, mark_failed, mark_retry, mark_sent
+from responder.webhooks import WEBHOOK, WebhookPoster
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class Sender:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._rng = random.Random()  # noqa: S311 - jitter, not security
+        self.webhooks = WebhookPoster()
 
     def start(self) -> None:
         """Run the loop in a daemon thread of this process."""
@@ -75,7 +77,8 @@ class Sender:
     def send_one(self, claim: Claim) -> None:
         services = self.services
         sms = OutboundSms(claim.outbox_id, claim.our_number, claim.their_number, claim.text)
-        provider = services.provider
+        # A webhook row goes through the same claim, retry and failure steps as an SMS.
+        provider = self.webhooks if claim.kind == WEBHOOK else services.provider
         try:
             result = provider.send(sms)
         except ProviderError as exc:
@@ -85,12 +88,15 @@ class Sender:
             services.engine,
             claim,
             services.clock(),
-            provider=provider.name,
+            provider=result.provider or provider.name,
             provider_message_id=result.provider_message_id,
             fragments=result.fragments,
         )
         log.info(
-            "message %s sent to %s via %s", claim.message_id, claim.their_number, provider.name
+            "message %s sent to %s via %s",
+            claim.message_id,
+            claim.their_number,
+            result.provider or provider.name,
         )
 
     def _record_failure(self, claim: Claim, exc: ProviderError) -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import click
 from flask import current_app, has_app_context
+from flask.cli import with_appcontext
 
 from responder.errors import InvalidNumberError
 from responder.numbers import normalise_number
@@ -49,6 +50,28 @@ def price(number: str) -> None:
         raise click.ClickException(str(exc)) from None
     currency = f" {found.currency}" if found.currency else ""
     click.echo(f"Price of one SMS to +{normalised}: {_plain(found.amount)}{currency}")
+
+
+@alphasms.command("status")
+@click.option("--limit", default=500, show_default=True, help="How many messages to ask about.")
+@with_appcontext
+def status(limit: int) -> None:
+    """Poll the delivery state of messages sent through AlphaSMS and record changes."""
+    from responder.alphasms.delivery import poll_delivery
+    from responder.cli.context import services
+
+    client, _ = _client()
+    found = services()
+    try:
+        report = poll_delivery(found.engine, client, found.clock, limit=limit)
+    except AlphaSmsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"checked {report.checked}: {report.delivered} delivered, {report.failed} failed, "
+        f"{report.pending} still on their way"
+    )
+    for line in report.unknown:
+        click.echo(f"no status for {line}", err=True)
 
 
 def _client() -> tuple[AlphaSmsClient, AlphaSmsSettings]:

@@ -22,6 +22,7 @@ class SendResult:
 
     provider_message_id: str | None
     fragments: int | None = None
+    provider: str | None = None  # who actually sent it, when a router chose among several
 
 
 class SmsProvider(Protocol):

@@ -18,10 +18,10 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from responder.numbers import digits_only
-from responder.providers.base import OutboundSms, SmsProvider
+from responder.providers.base import OutboundSms, SendResult, SmsProvider
 
 _SEPARATORS = re.compile(r"[,;\n]")
 _PROVIDER_NAME = re.compile(r"[a-z][a-z0-9_-]*")
@@ -138,3 +138,21 @@ class ProviderRouter:
         """The provider that should send *sms*."""
         route = self.find_route(sms)
         return self.providers[route.provider if route is not None else self.default]
+
+
+class RoutedProvider:
+    """An SmsProvider that hands each message to the provider its route names.
+
+    The result names the provider that sent, so status polling and history find the message.
+    """
+
+    def __init__(self, router: ProviderRouter) -> None:
+        self.router = router
+        # Named after the default provider: what the config asked for, as health checks expect.
+        self.name = router.default
+
+    def send(self, sms: OutboundSms) -> SendResult:
+        """Send *sms* through its provider; errors are that provider's ProviderError."""
+        provider = self.router.for_message(sms)
+        result = provider.send(sms)
+        return replace(result, provider=result.provider or provider.name)

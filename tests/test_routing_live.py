@@ -1,0 +1,105 @@
+"""Routing end to end: replies to 380... leave through AlphaSMS, the rest through Voximplant."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from responder import create_app
+from responder.cli import cli
+from responder.providers.alphasms import AlphaSmsSettings
+from responder.providers.routing import parse_routes
+from responder.secret import Secret
+from responder.services import Services
+from responder.store.tables import messages
+from tests.fakes.alphasms import FakeAlphaSms
+from tests.fakes.keys import KEY_ID, key_pair, make_account
+from tests.fakes.voximplant_api import FakeVoximplant
+from tests.support import ACCOUNT_ID, OUR, batch, serve, sms_callback, wait_until
+
+UKRAINE = "380501234567"
+BRITAIN = "447911123456"
+
+
+@pytest.fixture
+def routed(config) -> Iterator[tuple[str, Services, FakeVoximplant, FakeAlphaSms]]:
+    with (
+        FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as voximplant,
+        FakeAlphaSms() as alpha,
+    ):
+        app = create_app(
+            config.with_changes(
+                provider="voximplant",
+                voximplant=make_account(),
+                voximplant_api_url=voximplant.url,
+                alphasms=AlphaSmsSettings(Secret(alpha.key), "Shop", alpha.endpoint),
+                routes=tuple(parse_routes("to:380=alphasms")),
+                send_timeout_s=2.0,
+            )
+        )
+        services: Services = app.extensions["responder"]
+        with serve(app) as url:
+            yield url, services, voximplant, alpha
+        if services.sender is not None:
+            services.sender.stop()
+        services.engine.dispose()
+
+
+def sent_replies(services: Services) -> list:
+    with services.engine.connect() as conn:
+        return conn.execute(
+            select(messages)
+            .where(messages.c.direction == "out")
+            .where(messages.c.status.in_(["sent", "delivered", "failed"]))
+            .order_by(messages.c.id)
+        ).all()
+
+
+def test_each_reply_leaves_through_its_routed_provider(routed):
+    url, services, voximplant, alpha = routed
+    body = batch(
+        sms_callback(201, "hours", source=UKRAINE), sms_callback(202, "hours", source=BRITAIN)
+    )
+    assert requests.post(f"{url}/voximplant/callback", data=body, timeout=10).status_code == 200
+
+    replies = wait_until(lambda: (r := sent_replies(services)) and len(r) == 2 and r)
+
+    assert [(m.sender, m.to) for m in alpha.sent] == [("Shop", UKRAINE)]
+    assert [(r.params["source"], r.params["destination"]) for r in voximplant.sent] == [
+        (OUR, BRITAIN)
+    ]
+    by_provider = {r.provider: r for r in replies}
+    assert by_provider["alphasms"].provider_message_id == alpha.sent[0].id
+    assert by_provider["voximplant"].provider_message_id is not None
+
+
+def test_alphasms_delivery_codes_update_sent_messages(routed):
+    url, services, _voximplant, alpha = routed
+    body = batch(
+        sms_callback(301, "hours", source=UKRAINE),
+        sms_callback(302, "hours", source="380671234567"),
+        sms_callback(303, "hours", source="380631234567"),
+    )
+    requests.post(f"{url}/voximplant/callback", data=body, timeout=10)
+    wait_until(lambda: len(sent_replies(services)) == 3)
+    first, second, third = (m.id for m in alpha.sent)
+    alpha.statuses.update({first: 3, second: 99, third: 2})
+
+    app = create_app(services.config, start_sender=False)
+    result = CliRunner().invoke(cli, ["alphasms", "status"], obj=_script_info(app))
+
+    assert result.exit_code == 0, result.output
+    assert "checked 3: 1 delivered, 1 failed, 1 still on their way" in result.output
+    statuses = {r.provider_message_id: (r.status, r.error_code) for r in sent_replies(services)}
+    assert statuses == {first: ("delivered", None), second: ("failed", "99"), third: ("sent", None)}
+    assert alpha.commands().count("receive") == 3
+
+
+def _script_info(app):
+    from flask.cli import ScriptInfo
+
+    return ScriptInfo(create_app=lambda: app)
