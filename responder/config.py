@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from responder.compliance.settings import ComplianceSettings, read_compliance
 from responder.errors import ConfigError, InvalidNumberError
 from responder.numbers import normalise_number
 from responder.providers.alphasms import AlphaSmsSettings, read_alphasms_settings
@@ -59,6 +60,8 @@ class Config:
     metrics_token: Secret | None = None
     metrics_dir: Path | None = None  # PROMETHEUS_MULTIPROC_DIR: several processes, one /metrics
     quarantine_max: int = 1000
+    # Opt-out words and replies, loop breaker, quiet hours (docs/compliance.md).
+    compliance: ComplianceSettings = field(default_factory=ComplianceSettings)
     # Outbound providers besides Voximplant, and which messages each one sends.
     alphasms: AlphaSmsSettings | None = None
     routes: tuple[Route, ...] = ()
@@ -350,6 +353,7 @@ class _Reader:
             metrics_token=self.metrics_token(),
             metrics_dir=self.metrics_dir(),
             quarantine_max=int(self.number("RESPONDER_QUARANTINE_MAX", 1000, minimum=0)),
+            compliance=read_compliance(self.get, self.number, self.problems),
             alphasms=alphasms,
             routes=routes,
             public_url=self.public_url(),

@@ -25,6 +25,18 @@ class InvalidNumberError(ResponderError):
     """A phone number that cannot be parsed or is not a valid number."""
 
 
+class OptedOutError(ResponderError):
+    """A message for a number that opted out; nothing but compliance answers may go to it."""
+
+    def __init__(self, our_number: str, their_number: str) -> None:
+        self.our_number = our_number
+        self.their_number = their_number
+        super().__init__(
+            f"{their_number} has opted out of messages from {our_number}; "
+            "nothing is sent until they text START"
+        )
+
+
 class CallbackError(ResponderError):
     """One element of a callback batch cannot be accepted."""
 

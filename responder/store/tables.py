@@ -141,3 +141,42 @@ quarantined_callbacks = Table(
     _at("replayed_at"),
     Column("replay_result", Text),  # JSON summary of the last replay
 )
+
+# The consent ledger: every opt-out and opt-in, append-only, with the exact text received.
+consent_ledger = Table(
+    "consent_ledger",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("their_number", String(32), nullable=False),
+    Column("our_number", String(32), nullable=False),
+    Column("action", String(20), nullable=False),  # opt_out | opt_in
+    Column("scope", String(10), nullable=False),  # number | account
+    Column("text", Text, nullable=False),  # exactly what they sent
+    Column("ruleset_version", String(64)),
+    Column("message_id", Id),  # the inbound message that carried it
+    _at("at", nullable=False),
+)
+Index("ix_consent_ledger_their", consent_ledger.c.their_number, consent_ledger.c.id)
+
+# Who is opted out now: one row per (our number, their number); our_number '*' is account-wide.
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("our_number", String(32), nullable=False),
+    Column("their_number", String(32), nullable=False),
+    Column("ledger_id", Id, nullable=False),
+    _at("opted_out_at", nullable=False),
+    PrimaryKeyConstraint("our_number", "their_number"),
+)
+Index("ix_opt_outs_their", opt_outs.c.their_number)
+
+# The loop breaker of each thread: open until a time, and why it opened last.
+breakers = Table(
+    "breakers",
+    metadata,
+    Column("thread_id", Id, ForeignKey("threads.id"), primary_key=True, autoincrement=False),
+    _at("opened_at", nullable=False),
+    _at("open_until", nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("trips", Integer, nullable=False, server_default="1"),
+)
