@@ -43,6 +43,10 @@ def _add_optional() -> None:
         ("responder.cli.rules", "rules"),
         ("responder.cli.segments", "segments"),
         ("responder.cli.alphasms", "alphasms"),
+        ("responder.cli.voximplant", "voximplant"),
+        ("responder.cli.send", "send"),
+        ("responder.cli.broadcast", "broadcast"),
+        ("responder.cli.history", "history"),
     ):
         try:
             cli.add_command(getattr(import_module(module), name))
