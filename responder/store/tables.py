@@ -57,6 +57,7 @@ threads = Table(
     UniqueConstraint("our_number", "their_number"),
 )
 Index("ix_threads_last_activity", threads.c.last_activity_at.desc(), threads.c.id.desc())
+Index("ix_threads_their_number", threads.c.their_number)
 
 messages = Table(
     "messages",
@@ -87,6 +88,8 @@ messages = Table(
 )
 Index("ix_messages_thread", messages.c.thread_id, messages.c.id)
 Index("ix_messages_provider_id", messages.c.provider, messages.c.provider_message_id)
+Index("ix_messages_created", messages.c.created_at)  # retention: purge by age
+Index("ix_messages_status", messages.c.status, messages.c.updated_at)  # delivery-status polling
 
 message_events = Table(
     "message_events",
@@ -118,8 +121,23 @@ outbox = Table(
     _at("lease_until"),
     Column("lease_owner", String(64)),
     _at("created_at", nullable=False),
+    _at("claimed_at"),  # when the current (or last) holder of the lease claimed it
+    # Set when an attempt may have reached the provider unseen (timeout, crash): the provider's
+    # history since then is checked before the message is sent again.
+    _at("uncertain_since"),
 )
 Index("ix_outbox_due", outbox.c.due_at)
+
+# Shared pacing of every sender process: '*' pauses all sending (rate limit, no funds),
+# an our_number row holds that number's next free send slot, 'status-poll' the next poll.
+send_gates = Table(
+    "send_gates",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    _at("open_at", nullable=False),
+    Column("reason", Text),
+    Column("strikes", Integer, nullable=False, server_default="0"),  # rate limits in a row
+)
 
 # Callback requests that failed verification or parsing, kept (capped) so none is lost to a
 # misconfiguration; never with the Authorization or Cookie headers or the URL's token.
