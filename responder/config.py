@@ -48,6 +48,12 @@ class Config:
     send_timeout_s: float = 10.0
     max_attempts: int = 6
     retry_delays_s: tuple[float, ...] = (2.0, 10.0, 60.0, 300.0, 1800.0)
+    # Durable delivery: give up on replies older than this; pace each of our numbers
+    # (messages per second, 0: no limit); poll delivery states (seconds, 0: off).
+    max_age_s: float = 24 * 3600.0
+    rate_limit: float = 0.0
+    status_poll_s: float = 0.0
+    store_bodies: bool = True  # False: keep message metadata, drop texts once handled or sent
     rules_reload_interval_s: float = 1.0
     handoff_idle_s: float = 24 * 3600.0
     admin_password: Secret | None = None
@@ -344,6 +350,10 @@ class _Reader:
             sender_mode=self.choice("RESPONDER_SENDER", SENDER_MODES, "web"),
             send_timeout_s=self.number("RESPONDER_SEND_TIMEOUT", 10.0, minimum=0.1),
             max_attempts=int(self.number("RESPONDER_MAX_ATTEMPTS", 6, minimum=1)),
+            max_age_s=self.number("RESPONDER_MAX_AGE", 24 * 3600.0, minimum=60),
+            rate_limit=self.number("RESPONDER_RATE_LIMIT", 0.0, minimum=0),
+            status_poll_s=self.number("RESPONDER_STATUS_POLL", 0.0, minimum=0),
+            store_bodies=self.flag("RESPONDER_STORE_BODIES", True),
             handoff_idle_s=self.number("RESPONDER_HANDOFF_IDLE", 24 * 3600.0, minimum=60),
             admin_password=self.secret("RESPONDER_ADMIN_PASSWORD"),
             secret_key=self.secret("RESPONDER_SECRET_KEY") or Secret(""),
