@@ -1,28 +1,27 @@
 """Rule matching and reload speed for 10, 1,000 and 10,000 generated rules.
 
-Run: .venv/bin/python bench/bench_rules.py [--write]   (--write updates bench/README.md)
+Part of `python -m bench`; on its own: .venv/bin/python -m bench.bench_rules [--write]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import readme
+from bench.machine import describe
 from responder.ruleset import MessageContext, Ruleset, RulesetHolder, load_ruleset
 
 SIZES = (10, 1_000, 10_000)
 RULES_PER_FILE = 250
 MESSAGES = 20_000
-SECTION = "## Rule matching and reload"
+TITLE = "Rule matching and reload"
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi", "pe", "su", "ba", "do", "fe", "gu"]
 FILLER = ["please", "can", "you", "tell", "me", "about", "the", "for", "my", "today", "thanks"]
 
@@ -90,9 +89,9 @@ def message_for(rng: random.Random, count: int) -> str:
     return f"{filler} {word(i)}s {filler}!"
 
 
-def time_messages(ruleset: Ruleset, count: int) -> list[float]:
+def time_messages(ruleset: Ruleset, count: int, messages: int = MESSAGES) -> list[float]:
     rng = random.Random(count)
-    texts = [message_for(rng, count) for _ in range(MESSAGES)]
+    texts = [message_for(rng, count) for _ in range(messages)]
     now = datetime(2025, 1, 8, 12, 0, tzinfo=UTC)
     contexts = [MessageContext(t, "447443332211", "447443332212", now) for t in texts]
     for ctx in contexts[:1000]:
@@ -110,7 +109,7 @@ def time_messages(ruleset: Ruleset, count: int) -> list[float]:
     return timings
 
 
-def measure(count: int, *, anchored: bool = True) -> dict[str, float]:
+def measure(count: int, *, anchored: bool = True, messages: int = MESSAGES) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp)
         write_rules(target, count, anchored=anchored)
@@ -122,7 +121,7 @@ def measure(count: int, *, anchored: bool = True) -> dict[str, float]:
             reloads.append(time.perf_counter() - start)
         assert ruleset is not None
         assert len(ruleset.rules) == count
-        timings = sorted(time_messages(ruleset, count))
+        timings = sorted(time_messages(ruleset, count, messages))
         holder = RulesetHolder(target, interval_s=0.0)
         before = holder.current().version
         edited = sorted(target.glob("*.yaml"))[-1]
@@ -142,20 +141,7 @@ def measure(count: int, *, anchored: bool = True) -> dict[str, float]:
     }
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
-    return f"{cores or os.cpu_count()} CPUs (`nproc`), {model}"
-
-
-def report(results: list[dict[str, float]]) -> str:
+def report(results: list[dict[str, float]], machine: str, messages: int = MESSAGES) -> str:
     base = results[0]["median_us"]
     rows = [
         f"| {r['label']} | {r['median_us']:.1f} | {r['p99_us']:.1f} | "
@@ -163,17 +149,13 @@ def report(results: list[dict[str, float]]) -> str:
         f"{r['hot_s'] * 1000:.0f} ms |"
         for r in results
     ]
-    python = ".".join(map(str, sys.version_info[:3]))
     return "\n".join(
         [
-            SECTION,
-            "",
-            f"Measured {date.today().isoformat()} on {machine()}, Python {python}, "
-            "with `.venv/bin/python bench/bench_rules.py --write`.",
+            machine,
             "",
             f"Generated rules, {RULES_PER_FILE} per file: 39% only, 25% first, 23% word, "
             "12% phrase, 1% regex; one rule in 50 has a schedule, one in 10 a template. "
-            f"{MESSAGES:,} messages per size, each timed on its own: nine in ten hit a random "
+            f"{messages:,} messages per size, each timed on its own: nine in ten hit a random "
             "rule, one in ten matches nothing and gets the fallback. *Load* is a cold "
             "`load_ruleset` (read, parse, lint, examples), best of three. *Hot reload* is "
             "`RulesetHolder.current()` after one file changed: unchanged files are not parsed "
@@ -196,38 +178,31 @@ def report(results: list[dict[str, float]]) -> str:
     )
 
 
-def write_readme(section: str) -> None:
-    readme = Path(__file__).resolve().parent / "README.md"
-    text = readme.read_text(encoding="utf-8") if readme.exists() else "# Benchmarks\n"
-    if SECTION in text:
-        before, _, rest = text.partition(SECTION)
-        after = rest.split("\n## ", 1)
-        tail = "\n## " + after[1] if len(after) > 1 else ""
-        text = before + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    readme.write_text(text, encoding="utf-8")
+def run(messages: int = MESSAGES) -> str:
+    """Measure every size and return the README section's text."""
+    machine = describe()
+    results = []
+    for count, anchored in [*((size, True) for size in SIZES), (SIZES[-1], False)]:
+        result = measure(count, anchored=anchored, messages=messages)
+        results.append(result)
+        print(
+            f"  {result['label']:>6} rules: median {result['median_us']:.1f} µs, "
+            f"p99 {result['p99_us']:.1f} µs, load {result['reload_s'] * 1000:.0f} ms, "
+            f"hot reload {result['hot_s'] * 1000:.0f} ms",
+            flush=True,
+        )
+    return report(results, machine, messages)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", action="store_true", help="update bench/README.md")
     args = parser.parse_args()
-    results = []
-    for count, anchored in [*((size, True) for size in SIZES), (SIZES[-1], False)]:
-        result = measure(count, anchored=anchored)
-        results.append(result)
-        print(
-            f"{result['label']:>6} rules: median {result['median_us']:.1f} µs, "
-            f"p99 {result['p99_us']:.1f} µs, load {result['reload_s'] * 1000:.0f} ms, "
-            f"hot reload {result['hot_s'] * 1000:.0f} ms",
-            flush=True,
-        )
-    section = report(results)
+    section = run()
     print()
     print(section)
     if args.write:
-        write_readme(section)
+        readme.write_section(TITLE, section)
 
 
 if __name__ == "__main__":

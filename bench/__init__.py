@@ -1,0 +1,1 @@
+"""Benchmarks of the service: throughput, latency, rule matching, database pages, memory."""

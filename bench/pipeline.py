@@ -1,0 +1,179 @@
+"""Acknowledgement latency at a fixed rate, and callback-to-reply time through the fake API.
+
+The service runs under gunicorn on SQLite with the `voximplant` provider pointed at the fake
+Management API (tests/fakes/voximplant_api.py, in a process of its own, checking every JWT).
+The load generator (bench/loadgen.py) posts signed callbacks on a fixed schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select
+
+from bench import callbacks, loadgen, servers
+from bench.machine import ROOT
+from bench.stats import median, percentile
+from responder.store.tables import messages
+
+REPLY = re.compile(r"^Ticket (\d+) ")
+DRAIN_S = 60.0
+
+
+@dataclass
+class Run:
+    rate: float
+    seconds: float
+    samples: list[loadgen.Sample]
+    reply_s: list[float]  # callback's planned send to its SendSmsMessage reaching the fake
+    unanswered: int
+    not_ok: int
+    fake_problems: list[str]
+
+    @property
+    def reply_ms(self) -> list[float]:
+        return [v * 1000 for v in self.reply_s]
+
+    def ack_ms(self) -> list[float]:
+        return [s.latency_s * 1000 for s in self.samples if s.status == 200]
+
+
+def _replies_pending(engine_url: str) -> int:
+    engine = create_engine(engine_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(
+                select(func.count())
+                .select_from(messages)
+                .where(messages.c.direction == "out")
+                .where(messages.c.status.in_(("queued", "sending", "errored")))
+            ).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def measure(workdir: Path, loads: list[tuple[float, float]]) -> list[Run]:
+    """One server, one fake API; for each (rate, seconds) a bounded run and its figures."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    fake_out = workdir / "fake.json"
+    credentials = workdir / "credentials.json"
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "bench.fake_api", str(credentials), str(fake_out)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    runs: list[tuple[float, float, list[loadgen.Sample]]] = []
+    try:
+        assert fake.stdout is not None
+        api_url = fake.stdout.readline().strip()
+        if not api_url.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"the fake API did not start (said {api_url!r})")
+        env = callbacks.responder_env(workdir, api_url=api_url, credentials=credentials)
+        callbacks.prepare_database(env, workdir)
+        database = f"sqlite:///{workdir / 'data' / 'responder.db'}"
+        with servers.gunicorn("responder-pipeline", "wsgi:app", env, workdir) as app:
+            next_id = 2_000_000
+            loadgen.run(app.port, rate=50, seconds=2, first_id=next_id, body=callbacks.body)
+            next_id += 1000
+            for rate, seconds in loads:
+                print(f"  {rate:g} callbacks/s for {seconds:g} s", flush=True)
+                samples = loadgen.run(
+                    app.port, rate=rate, seconds=seconds, first_id=next_id, body=callbacks.body
+                )
+                next_id += int(rate * seconds) + 1000
+                deadline = time.monotonic() + DRAIN_S
+                while _replies_pending(database) and time.monotonic() < deadline:
+                    time.sleep(0.5)
+                runs.append((rate, seconds, samples))
+    finally:
+        if fake.stdin is not None:
+            fake.stdin.close()
+        fake.wait(30)
+    summary = json.loads(fake_out.read_text())
+    arrivals: dict[int, float] = {}
+    for sent in summary["sent"]:
+        m = REPLY.match(sent["body"] or "")
+        if m:
+            arrivals[int(m.group(1))] = sent["at"]
+    problems = list(summary["errors"])
+    if summary["auth_failures"]:
+        problems.append(f"{summary['auth_failures']} requests failed the JWT check")
+    results = []
+    for rate, seconds, samples in runs:
+        reply_s = [
+            arrivals[s.callback_id] - s.scheduled_at
+            for s in samples
+            if s.status == 200 and s.callback_id in arrivals
+        ]
+        ok = sum(1 for s in samples if s.status == 200)
+        results.append(
+            Run(rate, seconds, samples, reply_s, ok - len(reply_s), len(samples) - ok, problems)
+        )
+    return results
+
+
+def _ms(values: list[float], fraction: float) -> str:
+    value = percentile(values, fraction) if fraction < 1 else max(values, default=math.nan)
+    return f"{value:.1f}"
+
+
+def report_ack(run: Run, machine: str) -> str:
+    ack = run.ack_ms()
+    p99 = percentile(ack, 0.99)
+    return "\n".join(
+        [
+            machine,
+            "",
+            f"{run.rate:g} signed callbacks per second for {run.seconds:g} s "
+            f"({len(run.samples):,} requests, batches of one) from `bench/loadgen.py` on "
+            "127.0.0.1, on a fixed schedule: each is timed from its planned send to the end "
+            "of the answer, so a stall counts against every request it delays. The service: "
+            f"gunicorn, {servers.WORKERS} workers × {servers.THREADS} threads, SQLite, the "
+            "`voximplant` provider sending each reply to the fake Management API "
+            "(`tests/fakes/voximplant_api.py`, a process of its own), JSON logs to a file.",
+            "",
+            "| p50 ms | p99 ms | max ms | non-200 |",
+            "|---:|---:|---:|---:|",
+            f"| {_ms(ack, 0.5)} | {_ms(ack, 0.99)} | {_ms(ack, 1)} | {run.not_ok} |",
+            "",
+            f"Target p99 ≤ 20 ms on SQLite: {'met' if p99 <= 20 else 'MISSED'}.",
+        ]
+    )
+
+
+def report_reply(runs: list[Run], machine: str) -> str:
+    rows = [
+        f"| {r.rate:g}/s for {r.seconds:g} s | {len(r.reply_s):,} | {_ms(r.reply_ms, 0.5)} | "
+        f"{_ms(r.reply_ms, 0.99)} | {_ms(r.reply_ms, 1)} | {r.unanswered} |"
+        for r in runs
+    ]
+    light = min(runs, key=lambda r: r.rate)
+    p50 = median(light.reply_ms)
+    problems = runs[0].fake_problems if runs else []
+    return "\n".join(
+        [
+            machine,
+            "",
+            "From a callback's planned send (loopback: its arrival) to the `SendSmsMessage` "
+            "request with its reply reaching the fake Management API, which checks the JWT "
+            "of every request (its clock, `time.time()` when the request was read). Same "
+            "set-up as the acknowledgement latency; each reply carries its callback's ticket "
+            "number, so every reply is matched to its callback.",
+            "",
+            "| load | replies | p50 ms | p99 ms | max ms | unanswered |",
+            "|---|---:|---:|---:|---:|---:|",
+            *rows,
+            "",
+            f"Target p50 ≤ 50 ms (at {light.rate:g}/s): {'met' if p50 <= 50 else 'MISSED'}."
+            + (f" The fake API saw: {'; '.join(problems)}." if problems else ""),
+        ]
+    )

@@ -1,0 +1,204 @@
+"""Callback throughput: the service against a bare Flask app under the same gunicorn, interleaved.
+
+Load comes from wrk (Debian's package) in its own process on loopback, posting signed batches of
+one callback each, every id unique. Afterwards: RSS of each gunicorn worker of both.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select
+
+from bench import callbacks, servers
+from bench.machine import ROOT
+from bench.stats import median, spread
+from responder.store.tables import messages
+
+CONNECTIONS = 16
+LUA = ROOT / "bench" / "wrk.lua"
+# Enough ids for the fastest plausible rate; wrk reports if it had to reuse any.
+MAX_RATE = 4000
+
+
+@dataclass
+class Rounds:
+    name: str
+    rates: list[float] = field(default_factory=list)
+    non_2xx: int = 0
+    requests: int = 0
+    p50_ms: list[float] = field(default_factory=list)
+    p99_ms: list[float] = field(default_factory=list)
+    rss_mib: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    seconds: float
+    rounds: int
+    service: Rounds
+    bare: Rounds
+    stored: int
+    wrapped: int
+    ratios: list[float]
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, seconds: float, ids: Path, body_template: Path) -> dict[str, float]:
+    """One bounded wrk run (1 thread, CONNECTIONS connections, *seconds*); its figures."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed: apt-get install -y wrk (or make bench)")
+    out = subprocess.run(
+        [
+            wrk,
+            "-t1",
+            f"-c{CONNECTIONS}",
+            f"-d{seconds:g}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            str(LUA),
+            url,
+            "--",
+            str(ids),
+            str(body_template),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    figures: dict[str, float] = {"non_2xx": 0, "wrapped": 0}
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("Requests/sec:"):
+            figures["rate"] = float(line.split()[1])
+        elif m := re.match(r"(\d+) requests in", line):
+            figures["requests"] = int(m.group(1))
+        elif line.startswith("Non-2xx or 3xx responses:"):
+            figures["non_2xx"] = int(line.split(":")[1])
+        elif line.startswith("ids-wrapped:"):
+            figures["wrapped"] = int(line.split(":")[1])
+        elif m := re.match(r"(50|99)%\s+([\d.]+)(us|ms|s)$", line):
+            figures[f"p{m.group(1)}_ms"] = _ms(m.group(2), m.group(3))
+        elif line.startswith("Socket errors:"):
+            figures["socket_errors"] = 1
+    if "rate" not in figures:
+        raise RuntimeError(f"wrk printed no rate:\n{out}")
+    return figures
+
+
+def measure(workdir: Path, *, rounds: int, seconds: float, warmup_s: float) -> Result:
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = callbacks.responder_env(workdir)
+    callbacks.prepare_database(env, workdir)
+    bare_env = callbacks.responder_env(workdir / "bare")
+    body_template = workdir / "body.json"
+    body_template.write_text(callbacks.template())
+    per_run = int(MAX_RATE * max(seconds, warmup_s))
+    next_id = 1_000_000
+    service = Rounds("responder")
+    bare = Rounds("bare Flask")
+    wrapped = 0
+    ratios: list[float] = []
+    with (
+        servers.gunicorn("responder", "wsgi:app", env, workdir) as app,
+        # The baseline gets a valid service environment too: gunicorn.conf.py checks it, and so
+        # both run with the same gunicorn settings and log class.
+        servers.gunicorn("bare", "bench.bare_app:app", bare_env, workdir) as base,
+    ):
+        plan = [(app, service), (base, bare)]
+
+        def run(server: servers.Server, seconds: float) -> dict[str, float]:
+            nonlocal next_id, wrapped
+            ids = workdir / "ids.txt"
+            ids.write_text(callbacks.id_lines(next_id, per_run))
+            next_id += per_run
+            figures = run_wrk(server.url + "/voximplant/callback", seconds, ids, body_template)
+            wrapped += int(figures["wrapped"]) if server is app else 0
+            return figures
+
+        for server, _ in plan:
+            run(server, warmup_s)
+        for number in range(rounds):
+            order = plan if number % 2 == 0 else plan[::-1]
+            rates = {}
+            for server, rounds_of in order:
+                figures = run(server, seconds)
+                rounds_of.rates.append(figures["rate"])
+                rounds_of.requests += int(figures["requests"])
+                rounds_of.non_2xx += int(figures["non_2xx"])
+                rounds_of.p50_ms.append(figures.get("p50_ms", float("nan")))
+                rounds_of.p99_ms.append(figures.get("p99_ms", float("nan")))
+                rates[rounds_of.name] = figures["rate"]
+                print(
+                    f"  round {number + 1} {rounds_of.name}: {figures['rate']:.0f} req/s",
+                    flush=True,
+                )
+            ratios.append(rates["responder"] / rates["bare Flask"])
+        service.rss_mib = app.worker_rss_mib()
+        bare.rss_mib = base.worker_rss_mib()
+    engine = create_engine(f"sqlite:///{workdir / 'data' / 'responder.db'}")
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(func.count()).select_from(messages).where(messages.c.direction == "in")
+        ).scalar_one()
+    engine.dispose()
+    return Result(seconds, rounds, service, bare, stored, wrapped, ratios)
+
+
+def report(result: Result, machine: str) -> str:
+    s, b = result.service, result.bare
+    ratio = median(s.rates) / median(b.rates)
+    verdict = "met" if ratio >= 0.6 else "MISSED"
+    rows = []
+    for r in (s, b):
+        rows.append(
+            f"| {r.name} | {median(r.rates):.0f} | {spread(r.rates)} | "
+            f"{median(r.p50_ms):.1f} | {median(r.p99_ms):.1f} | {r.non_2xx} |"
+        )
+    rss = [f"| {r.name} | {' / '.join(f'{v:.0f}' for v in r.rss_mib)} |" for r in (s, b)]
+    return "\n".join(
+        [
+            machine,
+            "",
+            f"gunicorn with the project's `gunicorn.conf.py`, {servers.WORKERS} workers × "
+            f"{servers.THREADS} threads (`WEB_CONCURRENCY`, `GUNICORN_THREADS`), access log on, "
+            "logs to a file. The service runs on SQLite under a temporary `RESPONDER_DATA_DIR` "
+            "with the rules in `bench/rules/`, verifies every callback's hash "
+            "(`VOXIMPLANT_CALLBACK_SALT`, `VOXIMPLANT_API_KEY`), and its sender thread sends "
+            "each reply through the `log` provider; JSON log lines (the default). The baseline "
+            "is `bench/bare_app.py`, one Flask route that reads the body and answers 200, "
+            "under the same gunicorn settings.",
+            "",
+            f"Load: `wrk -t1 -c{CONNECTIONS}` from its own process on 127.0.0.1, posting batches "
+            "of one signed `sms_inbound` callback, each with a new callback id, from 1,000 "
+            f"sender numbers (`bench/wrk.lua`). {result.rounds} rounds of {result.seconds:g} s "
+            "per app, interleaved (service, baseline, baseline, service, ...), after a warm-up "
+            "run of each. Spread is the lowest and highest round.",
+            "",
+            "| app | median req/s | spread | p50 ms | p99 ms | non-2xx |",
+            "|---|---:|---:|---:|---:|---:|",
+            *rows,
+            "",
+            f"**Service / baseline: {ratio:.0%}** (median of the rounds' ratios "
+            f"{median(result.ratios):.0%}, spread {spread(result.ratios, '{:.0%}')}). "
+            f"Target ≥ 60%: {verdict}. Callbacks stored: {result.stored:,}"
+            f" (ids reused by wrk: {result.wrapped}).",
+            "",
+            "Memory: RSS per gunicorn worker (MiB) right after the throughput runs.",
+            "",
+            "| app | RSS per worker, MiB |",
+            "|---|---:|",
+            *rss,
+        ]
+    )
