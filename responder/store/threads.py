@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
+from responder.request_ids import current_request_id
 from responder.store.rows import insert_ignore, utc
 from responder.store.tables import message_events, messages, threads
 
@@ -99,10 +100,33 @@ def find_threads_with(conn: Connection, number: str) -> list[Thread]:
 
 
 def inbox_page(
-    conn: Connection, *, limit: int = 50, before: tuple[datetime, int] | None = None
+    conn: Connection,
+    *,
+    limit: int = 50,
+    before: tuple[datetime, int] | None = None,
+    number: str | None = None,
+    text: str | None = None,
 ) -> list[Thread]:
-    """Threads by last activity, newest first; *before* is the (time, id) of the last row seen."""
+    """Threads by last activity, newest first; *before* is the (time, id) of the last row seen.
+
+    *number* keeps threads whose number (either side) contains those digits; *text* keeps
+    threads with a message containing it, case-insensitively.
+    """
     query = select(threads).order_by(threads.c.last_activity_at.desc(), threads.c.id.desc())
+    if number:
+        query = query.where(
+            or_(
+                threads.c.their_number.contains(number, autoescape=True),
+                threads.c.our_number.contains(number, autoescape=True),
+            )
+        )
+    if text:
+        query = query.where(
+            select(messages.c.id)
+            .where(messages.c.thread_id == threads.c.id)
+            .where(messages.c.text.icontains(text, autoescape=True))
+            .exists()
+        )
     if before is not None:
         at, thread_id = before
         query = query.where(
@@ -143,13 +167,17 @@ def message_history(conn: Connection, message_id: int) -> list[dict[str, Any]]:
 def append_message(conn: Connection, thread: Thread, now: datetime, **values: Any) -> int:
     """Store one message of *thread* with its first status event; return its id."""
     values.setdefault("status", "received" if values.get("direction") == "in" else "queued")
+    # The request that caused it (a callback, a dashboard reply), so its send logs under that id.
+    values.setdefault("request_id", current_request_id())
     message_id: int = conn.execute(
         insert(messages)
         .values(thread_id=thread.id, created_at=now, updated_at=now, **values)
         .returning(messages.c.id)
     ).scalar_one()
     record_event(conn, message_id, values["status"], now)
-    activity: dict[str, Any] = {"last_activity_at": now, "last_text": values.get("text")}
+    activity: dict[str, Any] = {"last_activity_at": now}
+    if values.get("kind") != "webhook":  # a forward's JSON is not conversation text
+        activity["last_text"] = values.get("text")
     if values.get("direction") == "in":
         activity["unread"] = threads.c.unread + 1
     conn.execute(update(threads).where(threads.c.id == thread.id).values(**activity))
@@ -215,6 +243,48 @@ def last_replies_by_rule(conn: Connection, thread_id: int) -> dict[str, datetime
         .group_by(messages.c.rule_id)
     )
     return {rule_id: utc(at) for rule_id, at in rows}  # type: ignore[misc]
+
+
+def mark_read(conn: Connection, thread_id: int) -> None:
+    """Someone has read the thread: its unread count goes back to zero."""
+    conn.execute(
+        update(threads)
+        .where(threads.c.id == thread_id)
+        .where(threads.c.unread != 0)
+        .values(unread=0)
+    )
+
+
+def set_paused(conn: Connection, thread_id: int, until: datetime | None) -> None:
+    """Pause automatic replies in a thread until *until* (handoff), or resume them with None."""
+    conn.execute(update(threads).where(threads.c.id == thread_id).values(paused_until=until))
+
+
+def histories(conn: Connection, message_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The status history of several messages in one query, by message id."""
+    found: dict[int, list[dict[str, Any]]] = {i: [] for i in message_ids}
+    if not message_ids:
+        return found
+    rows = conn.execute(
+        select(message_events)
+        .where(message_events.c.message_id.in_(message_ids))
+        .order_by(message_events.c.message_id, message_events.c.id)
+    ).mappings()
+    for row in rows:
+        found[row["message_id"]].append({**row, "at": utc(row["at"])})
+    return found
+
+
+def recent_reply_times(conn: Connection, thread_id: int, since: datetime) -> list[datetime]:
+    """When each automatic reply of this thread since *since* was queued (one per answer)."""
+    rows = conn.execute(
+        select(func.min(messages.c.created_at))
+        .where(messages.c.thread_id == thread_id)
+        .where(messages.c.kind == "reply")
+        .where(messages.c.created_at >= since)
+        .group_by(messages.c.reply_to_id)
+    ).scalars()
+    return [utc(at) for at in rows]  # type: ignore[misc]
 
 
 def count_messages(conn: Connection) -> int:

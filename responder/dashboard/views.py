@@ -1,0 +1,199 @@
+"""Inbox and thread pages, hand replies, handoff, and the segment counter behind the reply box."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import Connection
+
+from responder.dashboard.blueprint import bp, services
+from responder.replies import MAX_REPLY_CHARS, queue_text
+from responder.sms.segments import count_segments
+from responder.sms.split import split_for_limit
+from responder.store.db import reading
+from responder.store.threads import (
+    Thread,
+    find_thread_by_id,
+    histories,
+    inbox_page,
+    mark_read,
+    set_paused,
+    thread_page,
+)
+
+INBOX_PAGE = 50
+THREAD_PAGE = 50
+MAX_SEARCH = 200
+MAX_TEXT = 5 * MAX_REPLY_CHARS  # what one hand reply may hold, in characters
+_NUMBER_QUERY = re.compile(r"\+?[\d\s().-]+")
+
+
+def _cursor(thread: Thread) -> str:
+    return f"{thread.last_activity_at.isoformat()}~{thread.id}"
+
+
+def _parse_cursor(raw: str) -> tuple[datetime, int]:
+    at, sep, thread_id = raw.partition("~")
+    try:
+        moment, number = datetime.fromisoformat(at), int(thread_id)
+    except ValueError:
+        sep = ""
+    if not sep:
+        abort(400, f"'before' must be a time and a thread id as the inbox writes it (got {raw!r})")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC), number
+
+
+@bp.get("/")
+def inbox() -> ResponseReturnValue:
+    query = request.args.get("q", "").strip()
+    if len(query) > MAX_SEARCH:
+        abort(400, f"search text is limited to {MAX_SEARCH} characters")
+    before = request.args.get("before")
+    number = text = None
+    if query and _NUMBER_QUERY.fullmatch(query) and any(c.isdigit() for c in query):
+        number = re.sub(r"\D", "", query)
+    elif query:
+        text = query
+    with reading(services().engine) as conn:
+        rows = inbox_page(
+            conn,
+            limit=INBOX_PAGE + 1,
+            before=_parse_cursor(before) if before else None,
+            number=number,
+            text=text,
+        )
+    more = len(rows) > INBOX_PAGE
+    rows = rows[:INBOX_PAGE]
+    return render_template(
+        "dashboard/inbox.html",
+        threads=rows,
+        query=query,
+        searched_for="number" if number else "text" if text else None,
+        now=services().clock(),
+        next_cursor=_cursor(rows[-1]) if more else None,
+        paged=before is not None,
+    )
+
+
+def _get_thread(conn: Connection, thread_id: int) -> Thread:
+    thread = find_thread_by_id(conn, thread_id)
+    if thread is None:
+        abort(404, f"There is no thread {thread_id}.")
+    return thread
+
+
+def _decode_trace(raw: str | None) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return {"unreadable": raw}
+
+
+def _render_thread(
+    thread_id: int, *, before_id: int | None = None, draft: str = "", error: str | None = None
+) -> ResponseReturnValue:
+    svc = services()
+    with reading(svc.engine) as conn:
+        thread = _get_thread(conn, thread_id)
+        rows = thread_page(conn, thread.id, limit=THREAD_PAGE + 1, before_id=before_id)
+        events = histories(conn, [m["id"] for m in rows])
+    older = rows[0]["id"] if len(rows) > THREAD_PAGE else None
+    rows = rows[-THREAD_PAGE:] if older else rows
+    if before_id is None and thread.unread:
+        with svc.engine.begin() as conn:
+            mark_read(conn, thread.id)
+    for message in rows:
+        message["history"] = events.get(message["id"], [])
+        message["trace_data"] = _decode_trace(message.get("trace"))
+    page = render_template(
+        "dashboard/thread.html",
+        thread=thread,
+        messages=rows,
+        older=older,
+        paged=before_id is not None,
+        now=svc.clock(),
+        idle_s=svc.config.handoff_idle_s,
+        draft=draft,
+        error=error,
+    )
+    return page, 400 if error else 200
+
+
+@bp.get("/threads/<int:thread_id>")
+def thread(thread_id: int) -> ResponseReturnValue:
+    before = request.args.get("before")
+    if before is not None and not before.isdigit():
+        abort(400, f"'before' must be a message id (got {before!r})")
+    return _render_thread(thread_id, before_id=int(before) if before else None)
+
+
+def _queue_manual(conn: Connection, thread: Thread, text: str, now: datetime) -> list[int]:
+    return queue_text(conn, thread, text, now, kind="manual")
+
+
+@bp.post("/threads/<int:thread_id>/reply")
+def reply(thread_id: int) -> ResponseReturnValue:
+    svc = services()
+    text = request.form.get("text", "")
+    if len(text) > MAX_TEXT:
+        return _render_thread(
+            thread_id, draft=text, error=f"A reply is limited to {MAX_TEXT} characters."
+        )
+    now = svc.clock()
+    try:
+        with svc.engine.begin() as conn:
+            thread = _get_thread(conn, thread_id)
+            ids = _queue_manual(conn, thread, text, now)
+            if request.form.get("pause"):
+                set_paused(conn, thread.id, now + timedelta(seconds=svc.config.handoff_idle_s))
+    except ValueError as exc:
+        return _render_thread(thread_id, draft=text, error=f"Not sent: {exc}.")
+    svc.wakeup.set()
+    flash(f"Queued {len(ids)} message{'s' * (len(ids) != 1)} to {thread.their_number}.")
+    return redirect(url_for("dashboard.thread", thread_id=thread_id, _anchor="reply"))
+
+
+@bp.post("/threads/<int:thread_id>/pause")
+def pause(thread_id: int) -> ResponseReturnValue:
+    svc = services()
+    until = svc.clock() + timedelta(seconds=svc.config.handoff_idle_s)
+    with svc.engine.begin() as conn:
+        _get_thread(conn, thread_id)
+        set_paused(conn, thread_id, until)
+    flash("Automatic replies are paused; opt-out and help words are still answered.")
+    return redirect(url_for("dashboard.thread", thread_id=thread_id))
+
+
+@bp.post("/threads/<int:thread_id>/resume")
+def resume(thread_id: int) -> ResponseReturnValue:
+    svc = services()
+    with svc.engine.begin() as conn:
+        _get_thread(conn, thread_id)
+        set_paused(conn, thread_id, None)
+    flash("Automatic replies are on again.")
+    return redirect(url_for("dashboard.thread", thread_id=thread_id))
+
+
+@bp.get("/segments")
+def segments() -> ResponseReturnValue:
+    """How a hand reply will go out: messages, encoding and segments, for the reply box."""
+    text = request.args.get("text", "")
+    if len(text) > MAX_TEXT:
+        return jsonify({"error": f"a reply is limited to {MAX_TEXT} characters"}), 400
+    parts = split_for_limit(text, MAX_REPLY_CHARS) if text else []
+    counts = [count_segments(part) for part in parts]
+    return jsonify(
+        {
+            "characters": len(text),
+            "messages": len(parts),
+            "encoding": "UCS-2" if any(c.encoding == "UCS-2" for c in counts) else "GSM-7",
+            "segments": sum(c.segments for c in counts),
+        }
+    )

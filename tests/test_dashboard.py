@@ -1,0 +1,353 @@
+"""The operator dashboard over real HTTP: sign-in, CSRF, every route guarded, inbox, threads."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from urllib.parse import urljoin
+
+import pytest
+import requests
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from responder import create_app
+from responder.secret import Secret
+from responder.store.tables import messages
+from tests.support import THEIRS, batch, serve, sms_callback, wait_until
+
+PASSWORD = "correct horse battery staple"
+PUBLIC = {"dashboard.login", "dashboard.static"}
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def config(config):
+    """The shared test config with the dashboard on, over plain http on loopback."""
+    return config.with_changes(admin_password=Secret(PASSWORD), cookie_secure=False)
+
+
+class Operator:
+    """A person using the dashboard: a cookie jar, and the CSRF token of the last page read."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.http = requests.Session()
+        self.token = ""
+
+    def get(self, path: str, **kw) -> requests.Response:
+        response = self.http.get(urljoin(self.base, path), timeout=10, **kw)
+        found = _TOKEN.search(response.text)
+        if found:
+            self.token = found.group(1)
+        return response
+
+    def post(self, path: str, data: dict | None = None, *, token: bool = True, **kw):
+        form = dict(data or {})
+        if token:
+            form["csrf_token"] = self.token
+        return self.http.post(urljoin(self.base, path), data=form, timeout=10, **kw)
+
+    def sign_in(self, password: str = PASSWORD) -> requests.Response:
+        self.get("/dashboard/login")
+        response = self.post("/dashboard/login", {"password": password}, allow_redirects=False)
+        self.get("/dashboard/")
+        return response
+
+
+@pytest.fixture
+def operator(live) -> Operator:
+    url, _services = live
+    person = Operator(url)
+    assert person.sign_in().status_code == 302
+    return person
+
+
+def callback(url: str, *elements) -> None:
+    response = requests.post(f"{url}/voximplant/callback", data=batch(*elements), timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def thread_ids(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'data-thread="(\d+)"', html)]
+
+
+def outbound(services) -> list:
+    with services.engine.connect() as conn:
+        return conn.execute(
+            select(messages).where(messages.c.direction == "out").order_by(messages.c.id)
+        ).all()
+
+
+def route_urls(app) -> Iterator[tuple[str, str, str]]:
+    """(endpoint, method, url) for every dashboard route, arguments filled in."""
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("dashboard."):
+            continue
+        args = {
+            name: 1 if type(conv).__name__ == "IntegerConverter" else "dashboard.css"
+            for name, conv in rule._converters.items()
+        }
+        path = rule.build(args, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, path
+
+
+# --- sign-in and the guard on every route ------------------------------------------------
+
+
+def test_every_dashboard_route_needs_sign_in(live):
+    url, services = live
+    app = create_app(services.config, start_sender=False)
+    routes = list(route_urls(app))
+    assert {e for e, _, _ in routes} >= {"dashboard.inbox", "dashboard.thread", "dashboard.reply"}
+    callback(url, sms_callback(1, "hours"))  # thread 1 exists, so a leak would show its data
+    stranger = requests.Session()
+    checked = 0
+    for endpoint, method, path in routes:
+        if endpoint in PUBLIC:
+            continue
+        response = stranger.request(method, url + path, allow_redirects=False, timeout=10)
+        if method == "GET":
+            assert response.status_code == 302, (endpoint, response.status_code)
+            assert response.headers["Location"].startswith("/dashboard/login?next="), endpoint
+        else:
+            assert response.status_code == 401, (endpoint, method, response.status_code)
+            assert "Sign in first" in response.text
+        assert THEIRS not in response.text
+        assert "hours" not in response.text.lower()
+        checked += 1
+    assert checked >= 8
+
+
+def test_every_write_needs_the_csrf_token(operator, live):
+    url, services = live
+    callback(url, sms_callback(2, "hours"))
+    app = create_app(services.config, start_sender=False)
+    writes = [(e, p) for e, m, p in route_urls(app) if m == "POST"]
+    assert len(writes) >= 4
+    for endpoint, path in writes:
+        for token in (None, "forged-" + operator.token[7:]):
+            data = {"text": "hi", "password": PASSWORD}
+            if token is not None:
+                data["csrf_token"] = token
+            response = operator.post(path, data, token=False, allow_redirects=False)
+            assert response.status_code == 400, (endpoint, token, response.status_code)
+            assert "did not come from the dashboard" in response.text
+    assert [m.kind for m in outbound(services)] == ["reply"]  # only the rule's own reply
+
+
+def test_dashboard_is_off_without_a_password(live):
+    _url, services = live
+    app = create_app(services.config.with_changes(admin_password=None), start_sender=False)
+    with serve(app) as other:
+        for _endpoint, method, path in route_urls(app):
+            response = requests.request(method, other + path, allow_redirects=False, timeout=10)
+            assert response.status_code == 404, (path, method)
+            assert "RESPONDER_ADMIN_PASSWORD" in response.text
+    app.extensions["responder"].engine.dispose()
+
+
+def test_wrong_password_is_refused_and_attempts_are_limited(live):
+    url, _ = live
+    person = Operator(url)
+    for _ in range(5):
+        assert person.sign_in("guess").status_code == 401
+    response = person.sign_in(PASSWORD)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert "Too many failed attempts" in response.text
+    assert person.get("/dashboard/", allow_redirects=False).status_code == 302
+
+
+def test_sign_in_without_the_form_token_is_refused(live):
+    url, _ = live
+    response = requests.post(
+        f"{url}/dashboard/login", data={"password": PASSWORD}, allow_redirects=False, timeout=10
+    )
+    assert response.status_code == 400
+
+
+def test_a_stored_password_hash_is_accepted(config):
+    hashed = generate_password_hash(PASSWORD)
+    app = create_app(config.with_changes(admin_password=Secret(hashed)), start_sender=False)
+    with serve(app) as url:
+        assert Operator(url).sign_in().status_code == 302
+        assert Operator(url).sign_in(hashed).status_code == 401
+    app.extensions["responder"].engine.dispose()
+
+
+def test_session_cookie_is_secure_httponly_samesite_by_default(config):
+    app = create_app(config.with_changes(cookie_secure=True), start_sender=False)
+    with serve(app) as url:
+        cookie = requests.get(f"{url}/dashboard/login", timeout=10).headers["Set-Cookie"]
+    app.extensions["responder"].engine.dispose()
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_sign_in_returns_only_to_a_dashboard_page(live):
+    url, _ = live
+    person = Operator(url)
+    person.get("/dashboard/login")
+    for target, expected in (
+        ("//evil.example/x", "/dashboard/"),
+        ("https://evil.example/", "/dashboard/"),
+        ("/dashboard/rules", "/dashboard/rules"),
+    ):
+        person.http.cookies.clear()
+        person.get("/dashboard/login")
+        response = person.post(
+            "/dashboard/login", {"password": PASSWORD, "next": target}, allow_redirects=False
+        )
+        assert response.headers["Location"] == expected
+
+
+def test_sign_out_ends_the_session(operator):
+    assert operator.post("/dashboard/logout", allow_redirects=False).status_code == 302
+    assert operator.get("/dashboard/", allow_redirects=False).status_code == 302
+
+
+# --- inbox ---------------------------------------------------------------------------------
+
+
+def test_inbox_lists_threads_newest_first_with_unread_and_handoff_marks(operator, live):
+    url, _services = live
+    callback(url, sms_callback(10, "hours", source="447700900001"))
+    callback(url, sms_callback(11, "where is my parcel", source="447700900002"))
+    callback(url, sms_callback(12, "hours", source="447700900003"))
+    page = operator.get("/dashboard/").text
+    first, second, third = thread_ids(page)
+    assert page.index("+447700900003") < page.index("+447700900002") < page.index("+447700900001")
+    assert page.count("1 unread") == 3
+    operator.post(f"/dashboard/threads/{second}/pause")
+    operator.get(f"/dashboard/threads/{first}")
+    page = operator.get("/dashboard/").text
+    assert page.count("1 unread") == 1  # the two opened threads are read now
+    row = page[page.index(f'data-thread="{second}"') :].split("</tr>")[0]
+    assert "needs a human" in row
+    assert "needs a human" not in page.replace(row, "")
+    assert third
+
+
+def test_inbox_search_by_number_or_text(operator, live):
+    url, _ = live
+    callback(url, sms_callback(20, "hours", source="447700900011"))
+    callback(url, sms_callback(21, "my Parcel 100% late", source="447700900022"))
+    by_number = operator.get("/dashboard/", params={"q": "+44 7700 900011"}).text
+    assert "+447700900011" in by_number
+    assert "+447700900022" not in by_number
+    by_text = operator.get("/dashboard/", params={"q": "parcel 100%"}).text
+    assert "+447700900022" in by_text
+    assert "+447700900011" not in by_text
+    assert "No thread matches" in operator.get("/dashboard/", params={"q": "100_"}).text
+
+
+def test_inbox_pages_fifty_threads_at_a_time(operator, live):
+    url, _ = live
+    callback(url, *[sms_callback(100 + i, "hi", source=f"4477009{i:05d}") for i in range(55)])
+    first = operator.get("/dashboard/").text
+    assert len(thread_ids(first)) == 50
+    older = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    second = operator.get(older).text
+    assert len(thread_ids(second)) == 5
+    assert not set(thread_ids(first)) & set(thread_ids(second))
+    assert 'rel="next"' not in second
+
+
+def test_bad_inbox_cursor_is_a_clear_400(operator):
+    response = operator.get("/dashboard/", params={"before": "yesterday"})
+    assert response.status_code == 400
+    assert "'before' must be a time and a thread id" in html.unescape(response.text)
+
+
+# --- thread --------------------------------------------------------------------------------
+
+
+def test_thread_shows_messages_history_and_decision_trace(operator, live):
+    url, services = live
+    callback(url, sms_callback(30, "order 77"))
+    wait_until(lambda: [m for m in outbound(services) if m.status == "sent"])
+    thread_id = thread_ids(operator.get("/dashboard/").text)[0]
+    page = operator.get(f"/dashboard/threads/{thread_id}").text
+    assert "order 77" in page
+    assert f"Order 77 is on its way, {THEIRS}." in page
+    assert "← in" in page
+    assert "→ out" in page
+    assert "order-status" in page
+    assert "GSM-7, 1 segment" in page
+    history = re.findall(r'class="status status-(\w+)"', page)
+    assert history[:4] == ["handled", "received", "handled", "sent"]
+    assert "queued" in history
+    assert "sending" in history
+    assert "Decision trace" in page
+    assert "Winner:</strong> order-status" in page
+
+
+def test_unknown_thread_is_a_404_page(operator):
+    response = operator.get("/dashboard/threads/999")
+    assert response.status_code == 404
+    assert "There is no thread 999" in response.text
+
+
+# --- hand replies and handoff --------------------------------------------------------------
+
+
+def test_hand_reply_is_queued_and_sent(operator, live):
+    url, services = live
+    callback(url, sms_callback(40, "hours"))
+    thread_id = thread_ids(operator.get("/dashboard/").text)[0]
+    operator.get(f"/dashboard/threads/{thread_id}")
+    response = operator.post(
+        f"/dashboard/threads/{thread_id}/reply", {"text": "Hello from Sam", "pause": "1"}
+    )
+    assert response.status_code == 200
+    assert "Queued 1 message" in response.text
+    manual = wait_until(
+        lambda: [m for m in outbound(services) if m.kind == "manual" and m.status == "sent"]
+    )
+    assert manual[0].text == "Hello from Sam"
+    assert "needs a human" in response.text  # the form's "pause automation" box was ticked
+
+
+def test_empty_hand_reply_is_refused_with_the_reason(operator, live):
+    url, services = live
+    callback(url, sms_callback(41, "hours"))
+    thread_id = thread_ids(operator.get("/dashboard/").text)[0]
+    operator.get(f"/dashboard/threads/{thread_id}")
+    response = operator.post(f"/dashboard/threads/{thread_id}/reply", {"text": " \u200b "})
+    assert response.status_code == 400
+    assert "Not sent: empty reply." in response.text
+    assert [m.kind for m in outbound(services)] == ["reply"]
+
+
+def test_paused_thread_gets_no_automatic_reply_until_resumed(operator, live):
+    url, services = live
+    callback(url, sms_callback(50, "hours"))
+    wait_until(lambda: len(outbound(services)) == 1)
+    thread_id = thread_ids(operator.get("/dashboard/").text)[0]
+    operator.get(f"/dashboard/threads/{thread_id}")
+    page = operator.post(f"/dashboard/threads/{thread_id}/pause").text
+    assert "Automatic replies paused until" in page
+    callback(url, sms_callback(51, "hours"))
+    page = operator.get(f"/dashboard/threads/{thread_id}").text
+    assert "automation paused for this thread" in page
+    assert len(outbound(services)) == 1
+    operator.post(f"/dashboard/threads/{thread_id}/resume")
+    callback(url, sms_callback(52, "order 9"))
+    assert [m.rule_id for m in outbound(services)] == ["hours", "order-status"]
+
+
+def test_segment_counter(operator):
+    def count(text: str) -> dict:
+        return operator.get("/dashboard/segments", params={"text": text}).json()
+
+    assert count("Hello") == {"characters": 5, "messages": 1, "encoding": "GSM-7", "segments": 1}
+    assert count("x" * 161)["segments"] == 2
+    assert count("Привет")["encoding"] == "UCS-2"
+    assert count("a " * 400)["messages"] == 2
+    too_long = operator.get("/dashboard/segments", params={"text": "x" * 5000})
+    assert too_long.status_code == 400
+    assert "limited to" in too_long.json()["error"]
