@@ -1,5 +1,13 @@
 """WSGI entry point: gunicorn wsgi:app."""
 
-from responder import create_app
+import sys
 
-app = create_app()
+from responder import create_app
+from responder.errors import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as exc:
+    print(f"responder cannot start; {exc}", file=sys.stderr, flush=True)
+    # gunicorn's "app failed to load" code: the master stops instead of restarting the worker.
+    raise SystemExit(4) from None

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
 
 from responder.errors import CallbackError
 from responder.intake import handle_batch
+from responder.quarantine import (
+    Refusal,
+    keep,
+    kept_headers,
+    refusal_of_body,
+    refusal_of_report,
+    refusal_of_token,
+)
 from responder.schemas import MAX_BODY_BYTES
 from responder.services import Services
 
@@ -28,36 +36,75 @@ def _error(status: int, message: str) -> ResponseReturnValue:
 @bp.post("/voximplant/callback")
 def callback_plain() -> ResponseReturnValue:
     if _services().config.callback_token is not None:
-        return _error(404, "not found")
-    return _receive()
+        return _refuse_token("plain", "the URL has no token, and RESPONDER_CALLBACK_TOKEN is set")
+    return _receive("plain")
 
 
 @bp.post("/voximplant/callback/<token>")
 def callback_with_token(token: str) -> ResponseReturnValue:
     expected = _services().config.callback_token
-    if expected is None or not expected.equals(token):
-        return _error(404, "not found")
-    return _receive()
+    if expected is None:
+        return _refuse_token("token", "the URL has a token, and RESPONDER_CALLBACK_TOKEN is unset")
+    if not expected.equals(token):
+        return _refuse_token("token", "the URL's token is not RESPONDER_CALLBACK_TOKEN")
+    return _receive("token")
 
 
-def _receive() -> ResponseReturnValue:
+def _read_body() -> bytes | ResponseReturnValue:
     length = request.content_length
     if length is not None and length > MAX_BODY_BYTES:
         return _error(413, f"body of {length} bytes is over the limit of {MAX_BODY_BYTES}")
     raw = request.stream.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
         return _error(413, f"body is over the limit of {MAX_BODY_BYTES} bytes")
+    return raw
+
+
+def _refuse_token(route: str, reason: str) -> ResponseReturnValue:
+    # Answered like any unknown URL, but kept: a token changed on one side only loses nothing.
+    raw = _read_body()
+    if isinstance(raw, bytes):
+        _keep(refusal_of_token(reason), raw, route, 404)
+    return _error(404, "not found")
+
+
+def _keep(refusal: Refusal, raw: bytes, route: str, status: int) -> None:
+    keep(
+        _services(),
+        refusal,
+        body=raw,
+        route=route,
+        status_code=status,
+        headers=kept_headers(request.headers),
+        request_id=g.get("request_id"),
+        remote_addr=request.remote_addr,
+    )
+
+
+def _receive(route: str) -> ResponseReturnValue:
+    raw = _read_body()
+    if not isinstance(raw, bytes):
+        return raw
+    services = _services()
+    token_checked = route == "token"
     try:
-        report = handle_batch(_services(), raw)
+        report = handle_batch(services, raw)
     except CallbackError as exc:
+        services.metrics.callbacks.labels("malformed").inc()
+        _keep(refusal_of_body(exc, token_checked=token_checked), raw, route, 400)
         return _error(400, exc.reason)
     except OperationalError:
         # The batch was not stored: a non-2xx answer asks Voximplant to deliver it again.
         log.exception("database unavailable while storing a callback batch")
         return _error(503, "storage unavailable, retry later")
+    for result in report.results:
+        services.metrics.callbacks.labels(result.outcome.value).inc()
     body = report.to_dict()
     if report.status != 200:
         body["error"] = "; ".join(r.reason or "" for r in report.results)
+    refusal = refusal_of_report(report, token_checked=token_checked)
+    if refusal is not None:
+        _keep(refusal, raw, route, report.status)
     return jsonify(body), report.status
 
 

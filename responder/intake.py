@@ -191,6 +191,8 @@ def apply_decision(
 ) -> None:
     """Queue the reply and actions, update the conversation, mark the inbound message handled."""
     trace = dict(decision.trace)
+    if decision.rule_id is not None:
+        services.metrics.rule_hits.labels(decision.rule_id).inc()
     if decision.reply is not None:
         try:
             trace["reply_ids"] = queue_text(
@@ -204,6 +206,7 @@ def apply_decision(
                 reply_to_id=message_id,
                 smart=decision.smart_encoding,
             )
+            services.metrics.replies.labels("queued").inc(len(trace["reply_ids"]))
         except ValueError as exc:
             trace["reply_error"] = str(exc)
             log.error("rule %s produced an unusable reply: %s", decision.rule_id, exc)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from gunicorn import glogging
+from gunicorn import glogging  # type: ignore[import-untyped]
 
 from responder.config import Config
 from responder.request_ids import current_request_id
@@ -190,7 +190,7 @@ def _adopt_gunicorn_handlers() -> None:
             handler.setFormatter(make_formatter())
 
 
-class GunicornLogger(glogging.Logger):
+class GunicornLogger(glogging.Logger):  # type: ignore[misc]
     """gunicorn's logger, writing JSON (or text) events to stdout like the service does."""
 
     def setup(self, cfg: Any) -> None:

@@ -38,7 +38,9 @@ PROVIDER_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 # A callback's reply normally leaves within a second; retries stretch that to hours.
 REPLY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0)
 # The compliance ledger's table, counted once that part of the schema exists.
-OPT_OUT_TABLES = ("opt_outs", "compliance_opt_outs")
+OPT_OUT_TABLES = ("opt_outs",)
+# Outbox rows that are not SMS to a person (rule actions posting JSON to a URL).
+NOT_REPLIES = frozenset({"webhook"})
 
 
 class Metrics:
@@ -93,9 +95,24 @@ class Metrics:
             registry=registry,
         )
 
-    def observe_reply_sent(self, created_at: datetime, sent_at: datetime) -> None:
-        self.replies.labels("sent").inc()
-        self.reply_latency.observe(max(0.0, (sent_at - created_at).total_seconds()))
+    def observe_send(self, provider: str, seconds: float, *, accepted: bool) -> None:
+        """One provider call: how long it took and whether the provider took the message."""
+        result = "accepted" if accepted else "refused"
+        self.provider_latency.labels(provider, result).observe(max(0.0, seconds))
+
+    def observe_reply(
+        self,
+        kind: str,
+        status: str,
+        created_at: datetime | None = None,
+        sent_at: datetime | None = None,
+    ) -> None:
+        """An outbound message reached *status*; a sent one adds its callback-to-sent time."""
+        if kind in NOT_REPLIES:
+            return
+        self.replies.labels(status).inc()
+        if status == "sent" and created_at is not None and sent_at is not None:
+            self.reply_latency.observe(max(0.0, (sent_at - created_at).total_seconds()))
 
 
 class DatabaseCollector(Collector):
@@ -169,7 +186,7 @@ def scrape() -> ResponseReturnValue:
     metrics: Metrics = services.metrics
     if metrics.multiproc_dir is not None:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=str(metrics.multiproc_dir))
+        multiprocess.MultiProcessCollector(registry, path=str(metrics.multiproc_dir))  # type: ignore[no-untyped-call]
     else:
         registry = CollectorRegistry()
         registry.register(_Forward(metrics.registry))  # type: ignore[arg-type]
@@ -184,7 +201,7 @@ class _Forward(Collector):
         self.registry = registry
 
     def collect(self) -> Iterator[Metric]:
-        return self.registry.collect()
+        yield from self.registry.collect()
 
 
 def init_app(app: Flask) -> None:

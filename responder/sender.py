@@ -7,10 +7,12 @@ import os
 import random
 import socket
 import threading
+import time
 from datetime import timedelta
 
 from responder.errors import ErrorKind, ProviderError
 from responder.providers.base import OutboundSms
+from responder.request_ids import bound_request_id
 from responder.services import Services
 from responder.store.outbox import Claim, claim_due, mark_failed, mark_retry, mark_sent
 from responder.webhooks import WEBHOOK, WebhookPoster
@@ -69,7 +71,8 @@ class Sender:
             if self._stop.is_set():
                 break  # unsent claims are released by their lease
             try:
-                self.send_one(claim)
+                with bound_request_id(claim.request_id):
+                    self.send_one(claim)
             except Exception:
                 log.exception("unexpected error sending message %s", claim.message_id)
         return len(claims)
@@ -79,11 +82,14 @@ class Sender:
         sms = OutboundSms(claim.outbox_id, claim.our_number, claim.their_number, claim.text)
         # A webhook row goes through the same claim, retry and failure steps as an SMS.
         provider = self.webhooks if claim.kind == WEBHOOK else services.provider
+        started = time.monotonic()
         try:
             result = provider.send(sms)
         except ProviderError as exc:
+            services.metrics.observe_send(provider.name, time.monotonic() - started, accepted=False)
             self._record_failure(claim, exc)
             return
+        services.metrics.observe_send(provider.name, time.monotonic() - started, accepted=True)
         mark_sent(
             services.engine,
             claim,
@@ -92,6 +98,7 @@ class Sender:
             provider_message_id=result.provider_message_id,
             fragments=result.fragments,
         )
+        services.metrics.observe_reply(claim.kind, "sent", claim.created_at, services.clock())
         log.info(
             "message %s sent to %s via %s",
             claim.message_id,
@@ -104,6 +111,7 @@ class Sender:
         now = self.services.clock()
         code = None if exc.code is None else str(exc.code)
         attempt = claim.attempts + 1
+        status = "failed"
         if exc.kind is ErrorKind.UNKNOWN:
             # The request may have reached the gateway; resending could deliver it twice.
             mark_failed(
@@ -133,6 +141,7 @@ class Sender:
                 error_text=exc.message,
             )
         else:
+            status = "errored"
             delay = self.retry_delay(attempt, exc)
             mark_retry(
                 self.services.engine,
@@ -142,6 +151,7 @@ class Sender:
                 error_code=code,
                 error_text=exc.message,
             )
+        self.services.metrics.observe_reply(claim.kind, status)
         log.warning("message %s: %s (%s)", claim.message_id, exc, exc.kind.value)
 
     def retry_delay(self, attempt: int, exc: ProviderError) -> float:

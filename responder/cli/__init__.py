@@ -41,6 +41,7 @@ def _add_optional() -> None:
 
     for module, name in (
         ("responder.cli.rules", "rules"),
+        ("responder.cli.callbacks", "callbacks"),
         ("responder.cli.segments", "segments"),
         ("responder.cli.alphasms", "alphasms"),
         ("responder.cli.voximplant", "voximplant"),

@@ -24,6 +24,7 @@ class Claim:
     text: str
     attempts: int
     created_at: datetime
+    request_id: str | None = None  # of the callback that caused it, for the logs
 
 
 def enqueue(
@@ -74,6 +75,7 @@ def claim_due(
                 messages.c.text,
                 messages.c.attempts,
                 messages.c.created_at,
+                messages.c.request_id,
             )
             .join(messages, messages.c.id == outbox.c.message_id)
             .join(threads, threads.c.id == messages.c.thread_id)
@@ -92,6 +94,7 @@ def claim_due(
             text=row.text or "",
             attempts=row.attempts,
             created_at=utc(row.created_at),  # type: ignore[arg-type]
+            request_id=row.request_id,
         )
         for row in rows
     ]

@@ -71,10 +71,10 @@ def add_quarantined(
     values["checks"] = json.dumps(values.get("checks", []), ensure_ascii=False)
     values["headers"] = json.dumps(values.get("headers", {}), ensure_ascii=False)
     new_id: int = conn.execute(
-        insert(table).values(
-            received_at=now, body=body[:MAX_BODY_BYTES], body_size=len(body), **values
-        )
-    ).inserted_primary_key[0]
+        insert(table)
+        .values(received_at=now, body=body[:MAX_BODY_BYTES], body_size=len(body), **values)
+        .returning(table.c.id)
+    ).scalar_one()
     cutoff = select(table.c.id).order_by(table.c.id.desc()).offset(keep).limit(1)
     conn.execute(delete(table).where(table.c.id <= cutoff.scalar_subquery()))
     return new_id
