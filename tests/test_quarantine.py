@@ -115,7 +115,7 @@ def test_wrong_salt_loses_nothing_after_replay(config, serve_config):
 
 
 def test_changed_token_is_kept_and_replayed(config, serve_config):
-    server, services = serve_config(
+    server, _services = serve_config(
         config.with_changes(callback_salt=None, api_key=None, callback_token=Secret(TOKEN))
     )
     with server as url:

@@ -1,0 +1,84 @@
+"""Real service processes for tests: gunicorn through gunicorn.conf.py on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from tests.support import wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def service_env(data_dir: Path, rules_dir: Path, **changes: str) -> dict[str, str]:
+    """The environment of a service process: ours only, none of the test runner's settings."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("RESPONDER_", "VOXIMPLANT_", "ALPHASMS_", "PROMETHEUS_"))
+        and key not in ("DATABASE_URL", "PORT", "WEB_CONCURRENCY", "FLASK_APP")
+    }
+    env.update(RESPONDER_DATA_DIR=str(data_dir), RESPONDER_RULES_DIR=str(rules_dir))
+    env.update(changes)
+    return env
+
+
+@dataclass
+class Service:
+    """A running gunicorn; `output` holds everything it wrote once it has stopped."""
+
+    url: str
+    process: subprocess.Popen[str]
+    output: str = ""
+    lines: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], *, ready_path: str = "/healthz") -> Iterator[Service]:
+    """Run `gunicorn --config gunicorn.conf.py wsgi:app` on a free port until the block ends."""
+    port = free_port()
+    env = {**env, "PORT": str(port), "RESPONDER_HOST": "127.0.0.1"}
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    service = Service(f"http://127.0.0.1:{port}", process)
+
+    def up() -> bool:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            raise AssertionError(f"gunicorn exited with {process.returncode}:\n{out}{err}")
+        try:
+            return requests.get(service.url + ready_path, timeout=2).status_code == 200
+        except (requests.ConnectionError, requests.Timeout):  # not listening, or still booting
+            return False
+
+    try:
+        wait_until(up, timeout=30, interval=0.1)
+        yield service
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+        service.output = out + err
+        service.lines = out.splitlines()
