@@ -198,3 +198,59 @@ breakers = Table(
     Column("reason", Text, nullable=False),
     Column("trips", Integer, nullable=False, server_default="1"),
 )
+
+# `responder broadcast`: one row per broadcast (its key is the sender, text and recipient list)
+# and one per recipient, so an interrupted broadcast resumes without sending anyone twice.
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("sender", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("recipients", Integer, nullable=False),
+    Column("invalid", Integer, nullable=False, server_default="0"),
+    Column("duplicates", Integer, nullable=False, server_default="0"),
+    _at("created_at", nullable=False),
+    _at("finished_at"),
+)
+
+broadcast_recipients = Table(
+    "broadcast_recipients",
+    metadata,
+    Column("broadcast_id", Id, ForeignKey("broadcasts.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("their_number", String(32), nullable=False),
+    # pending | sending | sent | failed | opted_out | unknown (may have been sent; never resent)
+    Column("status", String(20), nullable=False),
+    Column("message_id", Id),  # the message recorded in the recipient's thread
+    Column("provider_message_id", String(64)),
+    Column("error_code", String(32)),
+    Column("error_text", Text),
+    _at("sending_at"),
+    _at("updated_at", nullable=False),
+    PrimaryKeyConstraint("broadcast_id", "their_number"),
+)
+Index(
+    "ix_broadcast_recipients_status",
+    broadcast_recipients.c.broadcast_id,
+    broadcast_recipients.c.status,
+    broadcast_recipients.c.position,
+)
+
+# `responder history sync`: one row per run and history method, with how far it got, so an
+# interrupted sync resumes at its last page; to_date fixes the window so offsets stay valid.
+history_syncs = Table(
+    "history_syncs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("method", String(32), nullable=False),  # GetSmsHistory | A2PGetSmsHistory
+    _at("from_date"),
+    _at("to_date", nullable=False),
+    Column("next_offset", Integer, nullable=False, server_default="0"),
+    Column("total", Integer),
+    Column("imported", Integer, nullable=False, server_default="0"),
+    Column("skipped", Integer, nullable=False, server_default="0"),
+    _at("started_at", nullable=False),
+    _at("finished_at"),
+)

@@ -128,7 +128,7 @@ class _Answer:
 
 @dataclass
 class _Script:
-    action: str  # "answer", "stall" or "drop"
+    action: str  # "answer", "stall", "late" or "drop"
     remaining: int | None  # None: until reset()
     method: str | None = None
     answer: _Answer | None = None
@@ -265,6 +265,10 @@ class FakeVoximplant:
         """Hold the next *n* requests for *seconds* (less if stopped), then process them."""
         self._script(_Script("stall", n, method, seconds=seconds))
 
+    def answer_late_next(self, seconds: float, n: int = 1, *, method: str | None = None) -> None:
+        """Act on the next *n* requests at once, but hold their answers for *seconds*."""
+        self._script(_Script("late", n, method, seconds=seconds))
+
     def drop_next(self, n: int = 1, *, processed: bool = False, method: str | None = None) -> None:
         """Close the connection without an answer; with *processed*, only after acting on it."""
         self._script(_Script("drop", n, method, processed=processed))
@@ -342,6 +346,10 @@ class FakeVoximplant:
                 return script.answer
             if script.action == "stall":
                 self._closing.wait(script.seconds)
+            if script.action == "late":
+                answer = self._process(request, token)
+                self._closing.wait(script.seconds)
+                return answer
             if script.action == "drop":
                 if script.processed:
                     self._process(request, token)

@@ -1,0 +1,285 @@
+"""`responder broadcast` against the fake Management API: chunks, filters, results, resuming."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from flask.cli import ScriptInfo
+from sqlalchemy import func, select
+
+from responder import create_app
+from responder.cli import cli
+from responder.compliance.optout import opt_out
+from responder.config import Config
+from responder.store.db import make_engine
+from responder.store.tables import broadcasts, messages, threads
+from tests.fakes.keys import KEY_ID, key_pair, make_account, other_key_pair, write_credentials
+from tests.fakes.voximplant_api import FakeVoximplant
+from tests.support import ACCOUNT_ID, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+RESPONDER = str(Path(sys.executable).with_name("responder"))
+SENDER = "ShopNews"
+TEXT = "Spring sale: 20% off everything this weekend."
+
+
+def number(i: int) -> str:
+    return f"4479111{i:05d}"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeVoximplant]:
+    with FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as server:
+        yield server
+
+
+@pytest.fixture
+def vox_config(config: Config, fake: FakeVoximplant) -> Config:
+    return config.with_changes(
+        provider="voximplant",
+        voximplant=make_account(),
+        voximplant_api_url=fake.url,
+        send_timeout_s=2.0,
+    )
+
+
+def invoke(config: Config, *args: str) -> Result:
+    app = create_app(config, start_sender=False)
+    try:
+        return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app))
+    finally:
+        app.extensions["responder"].engine.dispose()
+
+
+def recipients_file(tmp_path: Path, lines: list[str]) -> Path:
+    path = tmp_path / "list.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def broadcast(config: Config, path: Path, *extra: str, text: str = TEXT) -> Result:
+    return invoke(config, "broadcast", "--from", SENDER, "--to-file", str(path), *extra, text)
+
+
+def sent_destinations(fake: FakeVoximplant) -> list[str]:
+    """Each destination the fake accepted a message for, once per message."""
+    return [str(item["destination_number"]) for item in fake.a2p_history]
+
+
+def requested_destinations(fake: FakeVoximplant) -> list[str]:
+    """Each destination of every A2PSendSms request, answered or not."""
+    found: list[str] = []
+    for request in a2p_requests(fake):
+        found.extend(request.params["dst_numbers"].split(";"))
+    return found
+
+
+def a2p_requests(fake: FakeVoximplant) -> list:
+    return [r for r in fake.requests if r.method == "A2PSendSms"]
+
+
+def thread_messages(config: Config) -> dict[str, list]:
+    engine = make_engine(config.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(threads.c.their_number, messages)
+                .join(threads, threads.c.id == messages.c.thread_id)
+                .where(threads.c.our_number == SENDER)
+                .order_by(messages.c.id)
+            ).all()
+    finally:
+        engine.dispose()
+    found: dict[str, list] = {}
+    for row in rows:
+        found.setdefault(row.their_number, []).append(row)
+    return found
+
+
+def opt_out_of(config: Config, their_number: str) -> None:
+    app = create_app(config, start_sender=False)
+    services = app.extensions["responder"]
+    with services.engine.begin() as conn:
+        opt_out(conn, config.compliance, SENDER, their_number, "STOP", services.clock())
+    services.engine.dispose()
+
+
+def test_dry_run_prints_counts_segments_and_billing_and_sends_nothing(vox_config, fake, tmp_path):
+    path = recipients_file(
+        tmp_path,
+        ["# customers", number(1), "+44 7911 100002", number(1), "12345", "", number(3), "nope"],
+    )
+    opt_out_of(vox_config, number(3))
+
+    result = broadcast(vox_config, path, "--dry-run", text="Распродажа " * 10)
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "recipients: 3",
+        "invalid: 2",
+        "duplicates: 1",
+        "opted out: 1",
+        "to send: 2",
+        "segments per message: 2 (UCS-2)",
+        "messages billed: 4",
+    ]
+    assert fake.requests == []
+    engine = make_engine(vox_config.database_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(broadcasts)).scalar_one() == 0
+    engine.dispose()
+
+
+def test_broadcast_sends_in_chunks_of_100_and_records_each_result(vox_config, fake, tmp_path):
+    numbers = [number(i) for i in range(250)]
+    path = recipients_file(tmp_path, [*numbers, "000", number(5)])
+    opt_out_of(vox_config, number(7))
+    fake.a2p_failing.add(number(9))
+
+    result = broadcast(vox_config, path)
+
+    assert result.exit_code == 0, result.output
+    sizes = [len(r.params["dst_numbers"].split(";")) for r in a2p_requests(fake)]
+    assert sizes == [100, 100, 49]
+    assert all(r.params["src_number"] == SENDER for r in a2p_requests(fake))
+    assert Counter(requested_destinations(fake)) == Counter(n for n in numbers if n != number(7))
+    assert "skipped: 1 invalid, 1 duplicate(s), 1 opted out" in result.output
+    assert "sent 248, failed 1, opted out 1, unknown 0" in result.output
+    by_number = thread_messages(vox_config)
+    assert number(7) not in by_number
+    failed = by_number[number(9)]
+    assert [(m.status, m.error_code, m.kind) for m in failed] == [("failed", "385", "broadcast")]
+    ok = by_number[number(0)]
+    assert [(m.status, m.text, m.provider) for m in ok] == [("sent", TEXT, "voximplant-a2p")]
+    assert ok[0].provider_message_id is not None
+
+    again = broadcast(vox_config, path)
+    assert again.exit_code == 0, again.output
+    assert "nothing sent" in again.output
+    assert len(a2p_requests(fake)) == 3
+
+
+def test_dropped_answer_is_settled_from_the_history_without_a_second_copy(
+    vox_config, fake, tmp_path
+):
+    numbers = [number(i) for i in range(30)]
+    path = recipients_file(tmp_path, numbers)
+    fake.drop_next(processed=True, method="A2PSendSms")
+
+    first = broadcast(vox_config, path, "--chunk-size", "10")
+
+    assert first.exit_code == 1
+    assert "interrupted" in first.output
+    assert "run the same command again" in first.output.lower()
+    assert "Traceback" not in first.output
+    assert len(a2p_requests(fake)) == 1
+
+    second = broadcast(vox_config, path, "--chunk-size", "10")
+
+    assert second.exit_code == 0, second.output
+    assert "interrupted chunk: 10 found sent in the history, 0 unknown" in second.output
+    assert "sent 30, failed 0, opted out 0, unknown 0" in second.output
+    assert Counter(sent_destinations(fake)) == Counter(numbers)
+    assert all(
+        len(ms) == 1 and ms[0].status == "sent" for ms in thread_messages(vox_config).values()
+    )
+
+
+def test_a_chunk_that_may_have_been_sent_is_never_resent(vox_config, fake, tmp_path):
+    numbers = [number(i) for i in range(15)]
+    path = recipients_file(tmp_path, numbers)
+    fake.drop_next(processed=False, method="A2PSendSms")
+
+    assert broadcast(vox_config, path, "--chunk-size", "10").exit_code == 1
+    second = broadcast(vox_config, path, "--chunk-size", "10")
+
+    assert second.exit_code == 0, second.output
+    assert "sent 5, failed 0, opted out 0, unknown 10" in second.output
+    assert Counter(requested_destinations(fake)) == Counter(numbers)  # the lost chunk once
+    assert Counter(sent_destinations(fake)) == Counter(numbers[10:])
+    assert len(a2p_requests(fake)) == 2
+
+
+def test_refused_chunk_waits_and_is_sent_once_after_the_fix(vox_config, fake, tmp_path):
+    numbers = [number(i) for i in range(12)]
+    path = recipients_file(tmp_path, numbers)
+    fake.account["a2p_sms_enabled"] = False
+
+    refused = broadcast(vox_config, path)
+
+    assert refused.exit_code == 1
+    assert "Voximplant refused the chunk: 509: A2PSendSms: A2P SMS is disabled" in refused.output
+    fake.account["a2p_sms_enabled"] = True
+    fixed = broadcast(vox_config, path)
+    assert fixed.exit_code == 0, fixed.output
+    assert "sent 12, failed 0" in fixed.output
+    assert Counter(sent_destinations(fake)) == Counter(numbers)
+
+
+def test_bad_credentials_stop_the_broadcast_with_a_clear_error(config, fake, tmp_path):
+    path = recipients_file(tmp_path, [number(1)])
+    wrong = config.with_changes(
+        voximplant=make_account(other_key_pair()), voximplant_api_url=fake.url
+    )
+
+    result = broadcast(wrong, path)
+
+    assert result.exit_code == 1
+    assert "100: A2PSendSms: Authorization failed" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_input_is_refused_before_anything_is_sent(vox_config, fake, tmp_path):
+    empty = recipients_file(tmp_path, ["12345", "abc"])
+    assert "holds no valid number (2 invalid)" in broadcast(vox_config, empty).output
+    long_text = broadcast(vox_config, empty, text="x" * 1601)
+    assert "at most 1600 characters" in long_text.output
+    assert long_text.exit_code == 1
+    missing = invoke(vox_config, "broadcast", "--from", SENDER, "--to-file", "/nope", "hi")
+    assert missing.exit_code == 2
+    assert fake.requests == []
+
+
+def test_a_killed_broadcast_resumes_without_a_second_copy(vox_config, fake, tmp_path):
+    numbers = [number(i) for i in range(25)]
+    path = recipients_file(tmp_path, numbers)
+    fake.answer_late_next(60.0, method="A2PSendSms")
+    env = {
+        **os.environ,
+        "RESPONDER_DATA_DIR": str(vox_config.data_dir),
+        "RESPONDER_RULES_DIR": str(vox_config.rules_dir),
+        "DATABASE_URL": vox_config.database_url,
+        "VOXIMPLANT_CREDENTIALS": str(write_credentials(tmp_path / "credentials.json")),
+        "VOXIMPLANT_API_URL": fake.url,
+        "RESPONDER_CALLBACK_TOKEN": "abcdefghij0123456789",
+    }
+    env.pop("FLASK_APP", None)
+    args = [RESPONDER, "broadcast", "--from", SENDER, "--to-file", str(path)]
+    process = subprocess.Popen(
+        [*args, "--chunk-size", "10", TEXT],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until(lambda: len(fake.a2p_history) == 10, timeout=60)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+
+    resumed = broadcast(vox_config, path, "--chunk-size", "10")
+
+    assert resumed.exit_code == 0, resumed.output
+    assert "interrupted chunk: 10 found sent in the history, 0 unknown" in resumed.output
+    assert "sent 25, failed 0, opted out 0, unknown 0" in resumed.output
+    assert Counter(sent_destinations(fake)) == Counter(numbers)
+    assert sorted(thread_messages(vox_config)) == sorted(numbers)
