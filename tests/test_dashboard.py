@@ -13,9 +13,10 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from responder import create_app
+from responder.compliance.optout import opt_out
 from responder.secret import Secret
 from responder.store.tables import messages
-from tests.support import THEIRS, batch, serve, sms_callback, wait_until
+from tests.support import OUR, THEIRS, batch, serve, sms_callback, wait_until
 
 PASSWORD = "correct horse battery staple"
 PUBLIC = {"dashboard.login", "dashboard.static"}
@@ -304,7 +305,7 @@ def test_hand_reply_is_queued_and_sent(operator, live):
         f"/dashboard/threads/{thread_id}/reply", {"text": "Hello from Sam", "pause": "1"}
     )
     assert response.status_code == 200
-    assert "Queued 1 message" in response.text
+    assert f"Queued 1 message to +{THEIRS}." in response.text
     manual = wait_until(
         lambda: [m for m in outbound(services) if m.kind == "manual" and m.status == "sent"]
     )
@@ -319,7 +320,21 @@ def test_empty_hand_reply_is_refused_with_the_reason(operator, live):
     operator.get(f"/dashboard/threads/{thread_id}")
     response = operator.post(f"/dashboard/threads/{thread_id}/reply", {"text": " \u200b "})
     assert response.status_code == 400
-    assert "Not sent: empty reply." in response.text
+    assert "Not sent: cannot send this text: empty reply" in response.text
+    assert [m.kind for m in outbound(services)] == ["reply"]
+
+
+def test_hand_reply_to_an_opted_out_number_is_refused(operator, live):
+    url, services = live
+    callback(url, sms_callback(42, "hours"))
+    with services.engine.begin() as conn:
+        opt_out(conn, services.config.compliance, OUR, THEIRS, "STOP", services.clock())
+    thread_id = thread_ids(operator.get("/dashboard/").text)[0]
+    operator.get(f"/dashboard/threads/{thread_id}")
+    response = operator.post(f"/dashboard/threads/{thread_id}/reply", {"text": "Still there?"})
+    assert response.status_code == 400
+    assert f"Not sent: {THEIRS} has opted out of messages from {OUR}" in response.text
+    assert "Still there?" in response.text  # the draft is kept
     assert [m.kind for m in outbound(services)] == ["reply"]
 
 

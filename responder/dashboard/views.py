@@ -12,7 +12,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import Connection
 
 from responder.dashboard.blueprint import bp, services
-from responder.replies import MAX_REPLY_CHARS, queue_text
+from responder.dashboard.filters import format_number
+from responder.errors import InvalidNumberError, OptedOutError
+from responder.outgoing import MessageTextError, queue_manual
+from responder.replies import MAX_REPLY_CHARS
 from responder.sms.segments import count_segments
 from responder.sms.split import split_for_limit
 from responder.store.db import reading
@@ -134,12 +137,9 @@ def thread(thread_id: int) -> ResponseReturnValue:
     return _render_thread(thread_id, before_id=int(before) if before else None)
 
 
-def _queue_manual(conn: Connection, thread: Thread, text: str, now: datetime) -> list[int]:
-    return queue_text(conn, thread, text, now, kind="manual")
-
-
 @bp.post("/threads/<int:thread_id>/reply")
 def reply(thread_id: int) -> ResponseReturnValue:
+    """A hand reply: through compliance (opt-outs, quiet hours) into the outbox."""
     svc = services()
     text = request.form.get("text", "")
     if len(text) > MAX_TEXT:
@@ -150,13 +150,13 @@ def reply(thread_id: int) -> ResponseReturnValue:
     try:
         with svc.engine.begin() as conn:
             thread = _get_thread(conn, thread_id)
-            ids = _queue_manual(conn, thread, text, now)
+            ids = queue_manual(conn, svc, thread.our_number, thread.their_number, text, now=now)
             if request.form.get("pause"):
                 set_paused(conn, thread.id, now + timedelta(seconds=svc.config.handoff_idle_s))
-    except ValueError as exc:
-        return _render_thread(thread_id, draft=text, error=f"Not sent: {exc}.")
-    svc.wakeup.set()
-    flash(f"Queued {len(ids)} message{'s' * (len(ids) != 1)} to {thread.their_number}.")
+    except (OptedOutError, MessageTextError, InvalidNumberError) as exc:
+        return _render_thread(thread_id, draft=text, error=f"Not sent: {exc}")
+    count = f"{len(ids)} message{'s' * (len(ids) != 1)}"
+    flash(f"Queued {count} to {format_number(thread.their_number)}.")
     return redirect(url_for("dashboard.thread", thread_id=thread_id, _anchor="reply"))
 
 

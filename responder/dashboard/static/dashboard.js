@@ -6,6 +6,7 @@ document.querySelectorAll("textarea[data-segments-url]").forEach(function (box) 
   var asked = 0;
   function show() {
     var ask = ++asked;
+    if (!box.value) { out.textContent = ""; return; }
     var url = box.dataset.segmentsUrl + "?text=" + encodeURIComponent(box.value);
     fetch(url, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
