@@ -1,0 +1,173 @@
+"""`responder send`: one message through compliance, the outbox and the routed provider."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner, Result
+from flask.cli import ScriptInfo
+from sqlalchemy import select
+
+from responder import create_app
+from responder.cli import cli
+from responder.compliance.optout import opt_out
+from responder.config import Config
+from responder.providers.alphasms import AlphaSmsSettings
+from responder.providers.routing import parse_routes
+from responder.secret import Secret
+from responder.store.db import make_engine
+from responder.store.tables import messages, outbox, threads
+from tests.fakes.alphasms import FakeAlphaSms
+from tests.fakes.keys import KEY_ID, key_pair, make_account
+from tests.fakes.voximplant_api import FakeVoximplant
+from tests.support import ACCOUNT_ID, OUR, THEIRS
+
+UKRAINE = "380501234567"
+
+
+@pytest.fixture
+def fakes() -> Iterator[tuple[FakeVoximplant, FakeAlphaSms]]:
+    with (
+        FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as voximplant,
+        FakeAlphaSms() as alpha,
+    ):
+        voximplant.add_number(OUR)
+        yield voximplant, alpha
+
+
+@pytest.fixture
+def send_config(config: Config, fakes) -> Config:
+    voximplant, alpha = fakes
+    return config.with_changes(
+        provider="voximplant",
+        voximplant=make_account(),
+        voximplant_api_url=voximplant.url,
+        alphasms=AlphaSmsSettings(Secret(alpha.key), "Shop", alpha.endpoint),
+        routes=tuple(parse_routes("to:380=alphasms")),
+        send_timeout_s=2.0,
+        retry_delays_s=(0.05,),
+    )
+
+
+def send(config: Config, *args: str) -> Result:
+    app = create_app(config, start_sender=False)
+    try:
+        return CliRunner().invoke(cli, ["send", *args], obj=ScriptInfo(create_app=lambda: app))
+    finally:
+        app.extensions["responder"].engine.dispose()
+
+
+def outbound(config: Config) -> list:
+    engine = make_engine(config.database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(
+                select(threads.c.our_number, threads.c.their_number, messages)
+                .join(threads, threads.c.id == messages.c.thread_id)
+                .where(messages.c.direction == "out")
+                .order_by(messages.c.id)
+            ).all()
+    finally:
+        engine.dispose()
+
+
+def test_send_queues_and_sends_one_message(send_config, fakes):
+    voximplant, alpha = fakes
+
+    result = send(send_config, "--from", "+" + OUR, "--to", "+44 7443 332212", "Your bike is ready")
+
+    assert result.exit_code == 0, result.output
+    [row] = outbound(send_config)
+    assert (row.our_number, row.their_number, row.kind, row.status) == (
+        OUR,
+        THEIRS,
+        "manual",
+        "sent",
+    )
+    assert f"message {row.id}: sent via voximplant (id {row.provider_message_id})" in result.output
+    [request] = voximplant.sent
+    assert request.params["source"] == OUR
+    assert request.params["destination"] == THEIRS
+    assert request.params["sms_body"] == "Your bike is ready"
+    assert alpha.sent == []
+
+
+def test_send_to_a_routed_prefix_leaves_through_alphasms(send_config, fakes):
+    voximplant, alpha = fakes
+
+    result = send(send_config, "--from", OUR, "--to", UKRAINE, "Ваш велосипед готовий")
+
+    assert result.exit_code == 0, result.output
+    assert [(m.sender, m.to, m.message) for m in alpha.sent] == [
+        ("Shop", UKRAINE, "Ваш велосипед готовий")
+    ]
+    assert voximplant.sent == []
+    [row] = outbound(send_config)
+    assert (row.provider, row.provider_message_id) == ("alphasms", alpha.sent[0].id)
+
+
+def test_an_opted_out_number_gets_nothing(send_config, fakes):
+    voximplant, _alpha = fakes
+    app = create_app(send_config, start_sender=False)
+    services = app.extensions["responder"]
+    with services.engine.begin() as conn:
+        opt_out(conn, send_config.compliance, OUR, THEIRS, "STOP", services.clock())
+    services.engine.dispose()
+
+    result = send(send_config, "--from", OUR, "--to", THEIRS, "Hello again")
+
+    assert result.exit_code == 1
+    assert f"Error: {THEIRS} has opted out of messages from {OUR}" in result.output
+    assert outbound(send_config) == []
+    assert voximplant.requests == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--from", OUR, "--to", "12345", "hi"], "not a valid", id="bad-to"),
+        pytest.param(
+            ["--from", "abc", "--to", THEIRS, "hi"], "is not a phone number", id="bad-from"
+        ),
+        pytest.param(["--from", OUR, "--to", THEIRS, "   "], "cannot send this text", id="empty"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_queued(send_config, fakes, args, message):
+    result = send(send_config, *args)
+
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert outbound(send_config) == []
+
+
+def test_a_refused_message_fails_with_the_providers_reason(send_config, fakes):
+    voximplant, _alpha = fakes
+    voximplant.find_number(OUR)["is_sms_enabled"] = False
+
+    result = send(send_config, "--from", OUR, "--to", THEIRS, "Hello")
+
+    assert result.exit_code == 1
+    [row] = outbound(send_config)
+    assert row.status == "failed"
+    assert f"message {row.id}: failed: SendSmsMessage: SMS is disabled for the number" in (
+        result.output
+    )
+    assert "1 of 1 message(s) failed" in result.output
+
+
+def test_wait_0_only_queues_for_the_running_sender(send_config, fakes):
+    voximplant, _alpha = fakes
+
+    result = send(send_config, "--from", OUR, "--to", THEIRS, "--wait", "0", "Later")
+
+    assert result.exit_code == 0, result.output
+    [row] = outbound(send_config)
+    assert row.status == "queued"
+    assert result.output == f"queued 1 message(s): {row.id}\n"
+    engine = make_engine(send_config.database_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(outbox.c.message_id)).scalars().all() == [row.id]
+    engine.dispose()
+    assert voximplant.requests == []
