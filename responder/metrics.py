@@ -94,6 +94,16 @@ class Metrics:
             buckets=REPLY_BUCKETS,
             registry=registry,
         )
+        self.alerts = Counter(
+            "responder_sender_alerts",
+            "Conditions an operator must act on, e.g. insufficient_funds (the outbox is held).",
+            ["reason"],
+            registry=registry,
+        )
+
+    def alert(self, reason: str) -> None:
+        """Count a condition that needs an operator (the log says what to do)."""
+        self.alerts.labels(reason).inc()
 
     def observe_send(self, provider: str, seconds: float, *, accepted: bool) -> None:
         """One provider call: how long it took and whether the provider took the message."""
@@ -152,6 +162,7 @@ class DatabaseCollector(Collector):
                         count = select(func.count()).select_from(table)
                         opt_outs = conn.execute(count).scalar_one()
                         break
+        yield _pause_gauge(services, now)
         gauge = GaugeMetricFamily("responder_outbox_depth", "Messages waiting in the outbox.")
         gauge.add_metric([], depth)
         yield gauge
@@ -168,6 +179,23 @@ class DatabaseCollector(Collector):
             )
             ledger.add_metric([], opt_outs)
             yield ledger
+
+
+def _pause_gauge(services: Services, now: datetime) -> Metric:
+    from responder.store.pacing import find_pause
+
+    pause = find_pause(services.engine, now)
+    gauge = GaugeMetricFamily(
+        "responder_sending_paused_seconds",
+        "Seconds until every sender resumes (rate limit or insufficient funds); 0 when sending.",
+        labels=["reason"],
+    )
+    if pause is None:
+        gauge.add_metric([""], 0)
+    else:
+        reason = "insufficient_funds" if "funds" in pause.reason else "rate_limited"
+        gauge.add_metric([reason], (pause.until - now).total_seconds())
+    return gauge
 
 
 bp = Blueprint("metrics", __name__)

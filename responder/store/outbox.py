@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, case, delete, func, insert, select, text, update
 
 from responder.store.rows import utc
 from responder.store.tables import messages, outbox, threads
 from responder.store.threads import set_message_status
+
+# PostgreSQL channel a commit that queued something notifies; senders in other processes LISTEN.
+CHANNEL = "responder_outbox"
 
 
 @dataclass(frozen=True)
@@ -25,24 +28,37 @@ class Claim:
     attempts: int
     created_at: datetime
     request_id: str | None = None  # of the callback that caused it, for the logs
+    kind: str = "reply"  # the message's kind; "webhook" rows are delivered by HTTP POST
+    claimed_at: datetime | None = None
+    # An earlier attempt may have reached the provider unseen since this time: look first.
+    uncertain_since: datetime | None = None
 
 
 def enqueue(
     conn: Connection, message_id: int, now: datetime, due_at: datetime | None = None
 ) -> int:
-    """Queue *message_id* for sending at *due_at* (now by default)."""
+    """Queue *message_id* for sending at *due_at* (now by default); senders hear of it at commit."""
     outbox_id: int = conn.execute(
         insert(outbox)
         .values(message_id=message_id, due_at=due_at or now, created_at=now)
         .returning(outbox.c.id)
     ).scalar_one()
+    if conn.dialect.name == "postgresql":
+        # Delivered when (and only if) this transaction commits; repeats in it are folded.
+        conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
     return outbox_id
 
 
 def claim_due(
     engine: Engine, owner: str, now: datetime, *, lease_s: float = 60.0, limit: int = 10
 ) -> list[Claim]:
-    """Claim up to *limit* due messages; safe to call from many threads and processes."""
+    """Claim up to *limit* due messages; safe to call from many threads and processes.
+
+    One conditional UPDATE takes the rows: on SQLite under the write lock, on PostgreSQL with
+    FOR UPDATE SKIP LOCKED so that concurrent senders take different rows without waiting. A
+    row whose lease ran out is taken back; its holder died or hung, perhaps mid-send, so the row
+    is marked uncertain and the provider's history is checked before it is sent again.
+    """
     lease_until = now + timedelta(seconds=lease_s)
     due = (
         select(outbox.c.id)
@@ -54,36 +70,54 @@ def claim_due(
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        claimed = (
+        # The SET expressions read the row as it was before this UPDATE.
+        expired = outbox.c.lease_until.is_not(None)
+        taken_back: dict[int, bool] = dict(
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(due.scalar_subquery()))
-                .values(lease_owner=owner, lease_until=lease_until)
-                .returning(outbox.c.id)
-            )
-            .scalars()
-            .all()
+                .values(
+                    lease_owner=owner,
+                    lease_until=lease_until,
+                    claimed_at=now,
+                    uncertain_since=case(
+                        (
+                            expired,
+                            func.coalesce(
+                                outbox.c.uncertain_since, outbox.c.claimed_at, outbox.c.created_at
+                            ),
+                        ),
+                        else_=outbox.c.uncertain_since,
+                    ),
+                )
+                .returning(outbox.c.id, expired)
+            ).all()
         )
-        if not claimed:
+        if not taken_back:
             return []
         rows = conn.execute(
             select(
                 outbox.c.id,
                 outbox.c.message_id,
+                outbox.c.uncertain_since,
                 threads.c.our_number,
                 threads.c.their_number,
                 messages.c.text,
                 messages.c.attempts,
                 messages.c.created_at,
                 messages.c.request_id,
+                messages.c.kind,
             )
             .join(messages, messages.c.id == outbox.c.message_id)
             .join(threads, threads.c.id == messages.c.thread_id)
-            .where(outbox.c.id.in_(claimed))
+            .where(outbox.c.id.in_(list(taken_back)))
             .order_by(outbox.c.due_at, outbox.c.id)
         ).all()
         for row in rows:
-            set_message_status(conn, row.message_id, "sending", now)
+            detail = f"attempt {row.attempts + 1} by {owner}"
+            if taken_back[row.id]:
+                detail += "; taken back from a sender whose lease ran out"
+            set_message_status(conn, row.message_id, "sending", now, detail=detail)
     return [
         Claim(
             outbox_id=row.id,
@@ -95,6 +129,9 @@ def claim_due(
             attempts=row.attempts,
             created_at=utc(row.created_at),  # type: ignore[arg-type]
             request_id=row.request_id,
+            kind=row.kind,
+            claimed_at=now,
+            uncertain_since=utc(row.uncertain_since),
         )
         for row in rows
     ]
@@ -118,23 +155,34 @@ def mark_sent(
     provider: str,
     provider_message_id: str | None,
     fragments: int | None,
-) -> None:
-    """Record that the provider accepted the message."""
+    detail: str | None = None,
+    keep_text: bool = True,
+) -> bool:
+    """Record that the provider accepted the message; False if our lease had run out meanwhile."""
+    values: dict[str, object] = {}
+    if not keep_text:
+        values["text"] = None
     with engine.begin() as conn:
-        _release(conn, claim)
+        held = _release(conn, claim)
+        if not held:
+            # Another sender took the row back and may send it too; what we sent stays recorded.
+            conn.execute(delete(outbox).where(outbox.c.id == claim.outbox_id))
+        via = f"{provider} id {provider_message_id}" if provider_message_id else provider
         set_message_status(
             conn,
             claim.message_id,
             "sent",
             now,
-            detail=f"{provider} id {provider_message_id}" if provider_message_id else provider,
+            detail=f"{via}; {detail}" if detail else via,
             provider=provider,
             provider_message_id=provider_message_id,
             fragments=fragments,
             attempts=claim.attempts + 1,
             error_code=None,
             error_text=None,
+            **values,
         )
+    return held
 
 
 def mark_retry(
@@ -146,6 +194,7 @@ def mark_retry(
     error_code: str | None,
     error_text: str,
     count_attempt: bool = True,
+    uncertain_since: datetime | None = None,
 ) -> None:
     """Put the message back in the queue for another try at *due_at*."""
     with engine.begin() as conn:
@@ -153,7 +202,9 @@ def mark_retry(
             update(outbox)
             .where(outbox.c.id == claim.outbox_id)
             .where(outbox.c.lease_owner == claim.owner)
-            .values(due_at=due_at, lease_until=None, lease_owner=None)
+            .values(
+                due_at=due_at, lease_until=None, lease_owner=None, uncertain_since=uncertain_since
+            )
         )
         if result.rowcount != 1:
             return
@@ -178,10 +229,15 @@ def mark_failed(
     error_code: str | None = None,
     error_text: str | None = None,
     attempted: bool = True,
+    keep_text: bool = True,
 ) -> None:
     """Give up on the message for good, keeping why."""
+    values: dict[str, object] = {}
+    if not keep_text:
+        values["text"] = None
     with engine.begin() as conn:
-        _release(conn, claim)
+        if not _release(conn, claim):
+            return  # another sender holds it now and decides its fate
         set_message_status(
             conn,
             claim.message_id,
@@ -191,7 +247,36 @@ def mark_failed(
             attempts=claim.attempts + (1 if attempted else 0),
             error_code=error_code or reason,
             error_text=error_text or reason,
+            **values,
         )
+
+
+def release(
+    engine: Engine, claims: list[Claim], now: datetime, *, due_at: datetime | None = None,
+    reason: str,
+) -> None:  # fmt: skip
+    """Hand back claims that were not attempted, due again at *due_at* (at once by default)."""
+    if not claims:
+        return
+    with engine.begin() as conn:
+        for claim in claims:
+            result = conn.execute(
+                update(outbox)
+                .where(outbox.c.id == claim.outbox_id)
+                .where(outbox.c.lease_owner == claim.owner)
+                .values(lease_until=None, lease_owner=None, due_at=due_at or now)
+            )
+            if result.rowcount == 1:
+                set_message_status(conn, claim.message_id, "queued", now, detail=reason)
+
+
+def next_due(engine: Engine) -> datetime | None:
+    """When the next row becomes claimable: its due time, or when its lease runs out."""
+    with engine.connect() as conn:
+        at = conn.execute(
+            select(func.min(func.coalesce(outbox.c.lease_until, outbox.c.due_at)))
+        ).scalar_one()
+    return utc(at)
 
 
 def depth(conn: Connection) -> int:
