@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from responder.compliance.gate import Screen
 from responder.ruleset import MessageContext, Ruleset
 from responder.store.threads import Thread
 
@@ -31,10 +32,23 @@ class Decision:
 
 
 def decide(
-    text: str, thread: Thread, ruleset: Ruleset, now: datetime, last_fired: Mapping[str, datetime]
+    text: str,
+    thread: Thread,
+    ruleset: Ruleset,
+    now: datetime,
+    last_fired: Mapping[str, datetime],
+    *,
+    screen: Screen | None = None,
 ) -> Decision:
-    """Choose the reply to *text* in *thread*; never raises for a rule's own mistakes."""
-    trace: dict[str, Any] = {"checks": []}
+    """Choose the reply to *text* in *thread*; never raises for a rule's own mistakes.
+
+    *screen* is what the compliance gate found first: when it decided, no rule runs.
+    """
+    trace: dict[str, Any] = {"checks": list(screen.checks) if screen else []}
+    if screen is not None and screen.decided:
+        kind = "compliance" if screen.answer is not None else "reply"
+        reason = screen.reason or "compliance"
+        return Decision(screen.answer, None, ruleset.version, reason, kind=kind, trace=trace)
     if thread.is_paused(now):
         trace["checks"].append(
             {"check": "handoff", "result": "paused", "until": str(thread.paused_until)}

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from responder.compliance.gate import screen_inbound
 from responder.decide import Decision, decide
 from responder.errors import SignatureError
 from responder.numbers import callback_number
@@ -176,7 +177,19 @@ def receive_sms(
         text=item.sms_body,
         callback_id=callback_id,
     )
-    decision = decide(item.sms_body, thread, ruleset, now, last_replies_by_rule(conn, thread.id))
+    # Compliance runs first: opt-out, opt-in and help words, opted-out numbers, loops.
+    screen = screen_inbound(
+        conn,
+        services.config.compliance,
+        thread,
+        item.sms_body,
+        message_id=message_id,
+        ruleset_version=ruleset.version,
+        now=now,
+    )
+    decision = decide(
+        item.sms_body, thread, ruleset, now, last_replies_by_rule(conn, thread.id), screen=screen
+    )
     apply_decision(conn, services, thread, message_id, decision, now)
     return message_id
 

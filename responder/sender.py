@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from responder.compliance.sendtime import withhold_at_send
 from responder.errors import ErrorKind, ProviderError
 from responder.providers.base import OutboundSms, SendResult, SmsProvider
 from responder.request_ids import bound_request_id
@@ -140,6 +141,8 @@ class Sender:
         config = services.config
         if now - claim.created_at > timedelta(seconds=config.max_age_s):
             self._give_up(claim, "too_old", f"not sent within {config.max_age_s:g} s")
+            return
+        if withhold_at_send(services, claim):  # opted out since it was queued, or quiet hours
             return
         sms = OutboundSms(claim.outbox_id, claim.our_number, claim.their_number, claim.text)
         # A webhook row goes through the same claim, retry and failure steps as an SMS.
