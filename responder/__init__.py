@@ -38,6 +38,7 @@ def create_app(
     engine = make_engine(config.database_url, data_dir=config.data_dir)
     create_schema(engine)
     rules = RulesetHolder(config.rules_dir, interval_s=config.rules_reload_interval_s, logger=log)
+    rules.watch()
     services = Services(
         config=config,
         engine=engine,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +37,7 @@ def decide(
     ruleset: Ruleset,
     now: datetime,
     last_fired: Mapping[str, datetime],
+    recent_replies: Sequence[datetime] = (),
     *,
     screen: Screen | None = None,
 ) -> Decision:
@@ -64,6 +65,7 @@ def decide(
         state=thread.live_state(now),
         saved=thread.saved,
         last_fired=last_fired,
+        recent_replies=recent_replies,
     )
     try:
         evaluation = ruleset.evaluate(context)

@@ -26,9 +26,11 @@ from responder.store.threads import (
     append_message,
     get_or_create_thread,
     last_replies_by_rule,
+    recent_reply_times,
     save_conversation,
     set_message_status,
 )
+from responder.webhooks import queue_webhook
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +179,9 @@ def receive_sms(
         text=item.sms_body,
         callback_id=callback_id,
     )
+    recent: list[datetime] = []
+    if ruleset.budget_window is not None:
+        recent = recent_reply_times(conn, thread.id, now - ruleset.budget_window)
     # Compliance runs first: opt-out, opt-in and help words, opted-out numbers, loops.
     screen = screen_inbound(
         conn,
@@ -188,7 +193,13 @@ def receive_sms(
         now=now,
     )
     decision = decide(
-        item.sms_body, thread, ruleset, now, last_replies_by_rule(conn, thread.id), screen=screen
+        item.sms_body,
+        thread,
+        ruleset,
+        now,
+        last_replies_by_rule(conn, thread.id),
+        recent,
+        screen=screen,
     )
     apply_decision(conn, services, thread, message_id, decision, now)
     return message_id
@@ -270,6 +281,18 @@ def apply_actions(
                 ruleset_version=decision.ruleset_version,
             )
             done.append(f"forward to {staff.their_number}")
+        elif name == "ForwardUrl":
+            queue_webhook(
+                conn,
+                thread,
+                action.url,
+                action.payload,
+                action.timeout_s,
+                now,
+                rule_id=decision.rule_id,
+                ruleset_version=decision.ruleset_version,
+            )
+            done.append(f"forward to {action.url}")
         else:
             done.append(f"{name} not carried out by this version")
     save_conversation(

@@ -96,4 +96,5 @@ def live(config: Config) -> Iterator[tuple[str, Services]]:
         yield url, services
     if services.sender is not None:
         services.sender.stop()
+    services.rules.stop()
     services.engine.dispose()

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from responder.errors import InvalidNumberError
 from responder.numbers import normalise_number
 from responder.ruleset.durations import parse_duration
-from responder.ruleset.keys import FORWARD_KEYS, THEN_KEYS, check_keys
-from responder.ruleset.model import ForwardSpec, Keyword, Rule, StateRequest
+from responder.ruleset.keys import BUDGET_KEYS, FORWARD_KEYS, THEN_KEYS, check_keys
+from responder.ruleset.model import Budget, ForwardSpec, Keyword, Rule, StateRequest
 from responder.ruleset.normalise import normalise_keyword
 from responder.ruleset.schedule import parse_schedule
 from responder.ruleset.templates import Template, TemplateCompiler, TemplateSyntaxProblem
@@ -22,6 +22,8 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_STATE_LIFETIME = parse_duration("1h")
 DEFAULT_FORWARD_TEXT = "From +{{ their_number }}: {{ text }}"
+DEFAULT_URL_TIMEOUT_S = 10.0
+MAX_URL_TIMEOUT_S = 60.0
 
 
 def read_timezone(name: Any) -> ZoneInfo:
@@ -43,6 +45,27 @@ def read_bool(item: LocDict, key: str) -> bool:
     if not isinstance(value, bool):
         raise FieldError(loc_of(item, key), f"{key!r} must be true or false (got {value!r})")
     return value
+
+
+def read_budget(data: LocDict) -> Budget:
+    """A file's `budget: {replies: N, per: DURATION}`."""
+    value = data["budget"]
+    if not isinstance(value, LocDict) or "replies" not in value or "per" not in value:
+        raise FieldError(
+            loc_of(data, "budget"), "'budget' must be a mapping like {replies: 5, per: 1h}"
+        )
+    check_keys(value, BUDGET_KEYS, "'budget'")
+    replies = value["replies"]
+    if isinstance(replies, bool) or not isinstance(replies, int) or replies < 1:
+        raise FieldError(
+            loc_of(value, "replies"), f"'replies' must be a whole number from 1 (got {replies!r})"
+        )
+    try:
+        per = parse_duration(value["per"])
+    except ValueError as exc:
+        raise FieldError(loc_of(value, "per"), f"'per': {exc}") from None
+    line, column = loc_of(data, "budget")
+    return Budget(replies, per, line, column)
 
 
 def _strings(item: LocDict, key: str, what: str) -> list[tuple[str, tuple[int, int]]]:
@@ -164,6 +187,8 @@ def _forward(rule: Rule, item: LocDict, compiler: TemplateCompiler) -> None:
             if "text" in entry
             else compiler.compile(DEFAULT_FORWARD_TEXT)
         )
+        if "timeout" in entry and "url" not in entry:
+            raise FieldError(entry.key_loc("timeout"), "'timeout' is for url forwards only")
         if "sms" in entry:
             try:
                 forwards.append(ForwardSpec(sms=normalise_number(str(entry["sms"])), text=text))
@@ -175,8 +200,22 @@ def _forward(rule: Rule, item: LocDict, compiler: TemplateCompiler) -> None:
                 raise FieldError(
                     loc_of(entry, "url"), f"'forward' url must start with https:// (got {url!r})"
                 )
-            forwards.append(ForwardSpec(url=url, text=text))
+            timeout = _url_timeout(entry) if "timeout" in entry else DEFAULT_URL_TIMEOUT_S
+            forwards.append(ForwardSpec(url=url, text=text, timeout_s=timeout))
     rule.forwards = tuple(forwards)
+
+
+def _url_timeout(entry: LocDict) -> float:
+    try:
+        seconds = parse_duration(entry["timeout"]).total_seconds()
+    except ValueError as exc:
+        raise FieldError(loc_of(entry, "timeout"), f"'timeout': {exc}") from None
+    if seconds > MAX_URL_TIMEOUT_S:
+        raise FieldError(
+            loc_of(entry, "timeout"),
+            f"'timeout' must be at most {MAX_URL_TIMEOUT_S:.0f}s (got {entry['timeout']!r})",
+        )
+    return seconds
 
 
 def _tag(rule: Rule, item: LocDict, compiler: TemplateCompiler) -> None:

@@ -16,6 +16,7 @@ FILE_KEYS = (
     "holidays",
     "exclusive_states",
     "smart_encoding",
+    "budget",
     "examples",
     "description",
 )
@@ -53,7 +54,8 @@ FALLBACK_KEYS = (
     "description",
 )
 THEN_KEYS = ("state", "expires_after")
-FORWARD_KEYS = ("sms", "url", "text")
+BUDGET_KEYS = ("replies", "per")
+FORWARD_KEYS = ("sms", "url", "text", "timeout")
 EXAMPLE_KEYS = (
     "text",
     "from",
@@ -62,6 +64,7 @@ EXAMPLE_KEYS = (
     "state",
     "saved",
     "last_fired",
+    "recent_replies",
     "expect",
     "reply",
     "reply_contains",

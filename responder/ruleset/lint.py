@@ -37,7 +37,34 @@ def lint_ruleset(ruleset: Ruleset, *, rejected: Sequence[Rule] = ()) -> list[Pro
         *check_states(ruleset),
         *check_reserved(ruleset),
         *check_overlaps(ruleset),
+        *check_budgets(ruleset),
     ]
+
+
+def check_budgets(ruleset: Ruleset) -> list[Problem]:
+    """One budget per number: two files at the same level would leave which one counts unclear."""
+    problems = []
+    numbers = sorted({n for f in ruleset.files for n in f.numbers})
+    for number in [None, *numbers]:
+        found = [
+            (f.path, f.budget)
+            for f in ruleset.files
+            if f.budget is not None and (number in f.numbers if number else not f.numbers)
+        ]
+        scope = f"+{number}" if number else "every number"
+        for path, budget in found[1:]:
+            first_path, first = found[0]
+            problems.append(
+                Problem(
+                    path,
+                    budget.line,
+                    budget.column,
+                    ERROR,
+                    f"a second budget for {scope}; the first is at "
+                    f"{first_path}:{first.line}:{first.column}",
+                )
+            )
+    return problems
 
 
 def check_ids(ruleset: Ruleset) -> list[Problem]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+from responder.ruleset.durations import format_duration
 
 if TYPE_CHECKING:
     from responder.ruleset.schedule import DateSpec, Schedule
@@ -29,6 +31,8 @@ class MessageContext:
     state: str | None = None  # the conversation's state, already expired by the caller
     saved: Mapping[str, str] = field(default_factory=dict)
     last_fired: Mapping[str, datetime] = field(default_factory=dict)  # rule id -> last reply
+    # When this conversation got its recent automatic replies (for `budget:`), any order.
+    recent_replies: Sequence[datetime] = ()
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,11 @@ class ForwardSms:
 
 @dataclass(frozen=True)
 class ForwardUrl:
-    """POST *payload* as JSON to *url*."""
+    """POST *payload* as JSON to *url*, giving up on one try after *timeout_s* seconds."""
 
     url: str
     payload: dict[str, Any]
+    timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,20 @@ class ForwardSpec:
     sms: str | None = None
     url: str | None = None
     text: Template | None = None
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """At most *replies* automatic replies per conversation in any window of *per*."""
+
+    replies: int
+    per: timedelta
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.replies} per {format_duration(self.per)}"
 
 
 @dataclass(eq=False)
@@ -122,6 +141,7 @@ class RuleFile:
     holidays: tuple[DateSpec, ...] = ()
     exclusive_states: bool = False
     smart_encoding: bool = False
+    budget: Budget | None = None
 
 
 @dataclass(eq=False)

@@ -61,7 +61,8 @@ def build_evaluation(rule: Rule, hit: Hit, ctx: MessageContext, trace: Trace) ->
         if spec.sms is not None:
             actions.append(ForwardSms(to=spec.sms, text=text or ctx.text))
         elif spec.url is not None:
-            actions.append(ForwardUrl(url=spec.url, payload=_payload(rule, ctx, hit, save, text)))
+            payload = _payload(rule, ctx, hit, save, text)
+            actions.append(ForwardUrl(url=spec.url, payload=payload, timeout_s=spec.timeout_s))
     actions.extend(Tag(name) for name in rule.tags)
     if rule.handoff:
         actions.append(Handoff())

@@ -112,6 +112,9 @@ def _read_settings(parsed: ParsedFile, data: LocDict) -> None:
     if "smart_encoding" in data:
         with _reporting(parsed):
             file.smart_encoding = fields.read_bool(data, "smart_encoding")
+    if "budget" in data:
+        with _reporting(parsed):
+            file.budget = fields.read_budget(data)
 
 
 @contextmanager

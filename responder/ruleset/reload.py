@@ -31,8 +31,37 @@ class RulesetHolder:
         self._fingerprint: Fingerprint | None = None
         self._checked_at = 0.0
         self._cache = ParseCache()
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
         with self._lock:
             self._reload(self._stat())
+
+    def watch(self) -> None:
+        """Check the directory every interval in a daemon thread, not only when a message comes.
+
+        An edit then goes live (or is refused, and logged) within about one interval even in a
+        worker that gets no traffic, and the first message after an edit does not pay for it.
+        """
+        if self._watcher is None:
+            self._watcher = threading.Thread(
+                target=self._watch, name="responder-rules-watch", daemon=True
+            )
+            self._watcher.start()
+
+    def stop(self) -> None:
+        """Stop the watching thread, if any."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(5)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.current()
+            except RuleSetError:
+                pass  # no good set yet: already logged by _reload
+            except Exception:  # the watcher must outlive a surprise; requests still reload
+                self.log.exception("rules watcher error")
 
     def current(self) -> Ruleset:
         """The live rule set; stats the directory at most every interval_s and reloads on change."""

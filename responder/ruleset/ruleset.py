@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from responder.ruleset.durations import format_duration
 from responder.ruleset.matcher import Hit, RuleIndex, match_rule
-from responder.ruleset.model import Evaluation, MessageContext, Rule, RuleFile
+from responder.ruleset.model import Budget, Evaluation, MessageContext, Rule, RuleFile
 from responder.ruleset.normalise import Text, parse_text
 from responder.ruleset.outcome import build_evaluation
 from responder.ruleset.problems import Problem
@@ -51,6 +53,21 @@ class Ruleset:
         self._general = Tier([r for r in rules if not r.file.numbers])
         self._specific = {n: Tier([r for r in rules if n in r.file.numbers]) for n in numbers}
         self._fallbacks = {n: self._order_fallbacks(n) for n in [*numbers, ""]}
+        self._budgets = {n: self._find_budget(n) for n in [*numbers, ""]}
+        windows = [b.per for b in self._budgets.values() if b is not None]
+        # How far back a caller must look for recent_replies; None when no file sets a budget.
+        self.budget_window: timedelta | None = max(windows) if windows else None
+
+    def _find_budget(self, number: str) -> Budget | None:
+        """The number's own files' budget, else a general file's (lint refuses two at one level)."""
+        mine = [f.budget for f in self.files if f.budget and number and number in f.numbers]
+        general = [f.budget for f in self.files if f.budget and not f.numbers]
+        found = mine or general
+        return found[0] if found else None
+
+    def budget_for(self, our_number: str) -> Budget | None:
+        """The limit on automatic replies in a conversation with *our_number*."""
+        return self._budgets.get(our_number, self._budgets[""])
 
     def _order_fallbacks(self, number: str) -> list[Rule]:
         mine = [f for f in self.fallbacks if number and number in f.file.numbers]
@@ -99,7 +116,7 @@ class Ruleset:
                 refusal = self._refusal(rule, ctx)
                 if refusal is None:
                     trace.add(rule.id, rule.where, group.label, "winner", hit.describe(rule))
-                    return build_evaluation(rule, hit, ctx, trace)
+                    return self._within_budget(build_evaluation(rule, hit, ctx, trace), ctx)
                 outcome, detail = refusal
                 trace.add(
                     rule.id, rule.where, group.label, outcome, f"{hit.describe(rule)}; {detail}"
@@ -112,10 +129,26 @@ class Ruleset:
             refusal = self._refusal(fallback, ctx)
             if refusal is None:
                 trace.add(fallback.id, fallback.where, "fallback", "winner", "no rule answered")
-                return build_evaluation(fallback, Hit(), ctx, trace)
+                return self._within_budget(build_evaluation(fallback, Hit(), ctx, trace), ctx)
             trace.add(fallback.id, fallback.where, "fallback", refusal[0], refusal[1])
         trace.notes.append("no rule matched and there is no fallback")
         return Evaluation(None, None, (), None, {}, False, trace)
+
+    def _within_budget(self, evaluation: Evaluation, ctx: MessageContext) -> Evaluation:
+        """Withhold the reply when the conversation has used up its automatic replies."""
+        budget = self.budget_for(ctx.our_number)
+        if budget is None or evaluation.reply is None:
+            return evaluation
+        used = sum(1 for at in ctx.recent_replies if ctx.now - at < budget.per)
+        if used < budget.replies:
+            return evaluation
+        trace = evaluation.trace
+        trace.reply = None
+        trace.notes.append(
+            f"budget used up: {used} automatic replies in the last {format_duration(budget.per)} "
+            f"(limit {budget}), so there is no reply; actions still happen"
+        )
+        return replace(evaluation, reply=None)
 
     @staticmethod
     def _candidates(
