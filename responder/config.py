@@ -54,6 +54,7 @@ class Config:
     rate_limit: float = 0.0
     status_poll_s: float = 0.0
     store_bodies: bool = True  # False: keep message metadata, drop texts once handled or sent
+    funds_hold_s: float = 60.0  # insufficient funds: hold the queue this long, then probe again
     rules_reload_interval_s: float = 1.0
     handoff_idle_s: float = 24 * 3600.0
     admin_password: Secret | None = None
@@ -208,6 +209,13 @@ class _Reader:
         path = Path(self.get(name) or default)
         return (path if path.is_absolute() else self.cwd / path).resolve()
 
+    def whole(self, name: str, default: int, *, minimum: int = 0) -> int:
+        value = self.number(name, default, minimum=minimum)
+        if not float(value).is_integer():
+            self.problems.append(f"{name}: expected a whole number (got {self.get(name)!r})")
+            return default
+        return int(value)
+
     def metrics_token(self) -> Secret | None:
         token = self.secret("RESPONDER_METRICS_TOKEN")
         if token is not None and len(token.reveal()) < 16:
@@ -354,15 +362,16 @@ class _Reader:
             rate_limit=self.number("RESPONDER_RATE_LIMIT", 0.0, minimum=0),
             status_poll_s=self.number("RESPONDER_STATUS_POLL", 0.0, minimum=0),
             store_bodies=self.flag("RESPONDER_STORE_BODIES", True),
+            funds_hold_s=self.number("RESPONDER_FUNDS_HOLD", 60.0, minimum=1),
             handoff_idle_s=self.number("RESPONDER_HANDOFF_IDLE", 24 * 3600.0, minimum=60),
             admin_password=self.secret("RESPONDER_ADMIN_PASSWORD"),
             secret_key=self.secret("RESPONDER_SECRET_KEY") or Secret(""),
             cookie_secure=self.flag("RESPONDER_COOKIE_SECURE", True),
             log_format=self.choice("RESPONDER_LOG_FORMAT", LOG_FORMATS, "json"),
-            proxy_hops=int(self.number("RESPONDER_PROXY_HOPS", 0, minimum=0)),
+            proxy_hops=self.whole("RESPONDER_PROXY_HOPS", 0),
             metrics_token=self.metrics_token(),
             metrics_dir=self.metrics_dir(),
-            quarantine_max=int(self.number("RESPONDER_QUARANTINE_MAX", 1000, minimum=0)),
+            quarantine_max=self.whole("RESPONDER_QUARANTINE_MAX", 1000),
             compliance=read_compliance(self.get, self.number, self.problems),
             alphasms=alphasms,
             routes=routes,
