@@ -134,6 +134,7 @@ class _Script:
     answer: _Answer | None = None
     seconds: float = 0.0
     processed: bool = False
+    skip: int = 0  # matching requests to let through before this script applies
 
 
 class FakeVoximplant:
@@ -250,10 +251,11 @@ class FakeVoximplant:
 
     def error_next(
         self, code: int, msg: str | None = None, status: int = 200, n: int = 1,
-        *, method: str | None = None,
+        *, method: str | None = None, after: int = 0,
     ) -> None:  # fmt: skip
-        """Answer the next *n* requests with Voximplant error *code* (and HTTP *status*)."""
-        self.respond_next(error_body(code, msg), status, n, method=method)
+        """Answer *n* requests with error *code* (and HTTP *status*), after *after* good ones."""
+        answer = _Answer(status, error_body(code, msg))
+        self._script(_Script("answer", n, method, answer, skip=after))
 
     def error_always(
         self, code: int, msg: str | None = None, status: int = 200, *, method: str | None = None
@@ -291,6 +293,9 @@ class FakeVoximplant:
             for script in self._scripts:
                 if script.method is not None and script.method != method:
                     continue
+                if script.skip > 0:
+                    script.skip -= 1
+                    return None
                 if script.remaining is not None:
                     script.remaining -= 1
                     if script.remaining <= 0:
