@@ -6,11 +6,9 @@ import click
 from flask.cli import with_appcontext
 
 from responder.cli.context import services
-from responder.decide import decide
 from responder.errors import InvalidNumberError
 from responder.numbers import normalise_number
-from responder.store.db import reading
-from responder.store.threads import Thread, find_thread, last_replies_by_rule
+from responder.simulation import simulate_message
 
 
 @click.command()
@@ -24,14 +22,7 @@ def simulate(their: str, ours: str, text: str) -> None:
         their_number, our_number = normalise_number(their), normalise_number(ours)
     except InvalidNumberError as exc:
         raise click.ClickException(str(exc)) from None
-    svc = services()
-    now = svc.clock()
-    with reading(svc.engine) as conn:
-        thread = find_thread(conn, our_number, their_number)
-        fired = last_replies_by_rule(conn, thread.id) if thread else {}
-    if thread is None:
-        thread = Thread(0, our_number, their_number, now, now)
-    decision = decide(text, thread, svc.rules.current(), now, fired)
+    decision = simulate_message(services(), our_number, their_number, text)
     click.echo(f"rule: {decision.rule_id or '(none)'}")
     click.echo(f"reply: {decision.reply if decision.reply is not None else '(no reply)'}")
     if decision.reply is None:
