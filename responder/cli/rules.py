@@ -115,6 +115,12 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 @click.option(
     "--fired", multiple=True, metavar="RULE=AGO", help="Rule RULE last answered AGO (10m)."
 )
+@click.option(
+    "--replied",
+    multiple=True,
+    metavar="AGO",
+    help="An automatic reply went out AGO (5m), for the budget.",
+)
 @click.argument("args", nargs=-1, required=True)
 def explain(
     their_number: str,
@@ -123,6 +129,7 @@ def explain(
     state: str | None,
     saved: tuple[str, ...],
     fired: tuple[str, ...],
+    replied: tuple[str, ...],
     args: tuple[str, ...],
 ) -> None:
     """Show how the rules decide on one message: [DIR] TEXT."""
@@ -141,6 +148,7 @@ def explain(
     try:
         now = parse_moment(at, ruleset.timezone) if at else datetime.now(UTC)
         last_fired = {k: now - parse_duration(v) for k, v in _pairs(fired, "--fired").items()}
+        recent = [now - parse_duration(ago) for ago in replied]
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     ctx = MessageContext(
@@ -151,6 +159,7 @@ def explain(
         state=state,
         saved=_pairs(saved, "--saved"),
         last_fired=last_fired,
+        recent_replies=recent,
     )
     click.echo(f"rules     {rules_dir} (version {ruleset.version}, time zone {ruleset.timezone})")
     for line in ruleset.evaluate(ctx, verbose=True).trace.lines():

@@ -83,6 +83,7 @@ def example_context(parsed: ParsedFile, item: LocDict) -> MessageContext:
             last_fired[str(rule_id)] = now - parse_duration(ago)
         except ValueError as exc:
             raise FieldError(loc_of(item, "last_fired"), f"'last_fired' {rule_id}: {exc}") from None
+    recent = _recent_replies(item, now)
     default_to = min(parsed.file.numbers) if parsed.file.numbers else DEFAULT_TO
     return MessageContext(
         text=text,
@@ -92,7 +93,26 @@ def example_context(parsed: ParsedFile, item: LocDict) -> MessageContext:
         state=item.get("state"),
         saved={str(k): str(v) for k, v in dict(item.get("saved") or {}).items()},
         last_fired=last_fired,
+        recent_replies=recent,
     )
+
+
+def _recent_replies(item: LocDict, now: datetime) -> list[datetime]:
+    """`recent_replies: 3` (three replies a minute ago) or a list of how long ago each was."""
+    if "recent_replies" not in item:
+        return []
+    value = item["recent_replies"]
+    loc = loc_of(item, "recent_replies")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return [now - timedelta(minutes=1)] * value
+    if not isinstance(value, list):
+        raise FieldError(
+            loc, f"'recent_replies' must be a count or a list of durations ago (got {value!r})"
+        )
+    try:
+        return [now - parse_duration(ago) for ago in value]
+    except ValueError as exc:
+        raise FieldError(loc, f"'recent_replies': {exc}") from None
 
 
 def check_example(
