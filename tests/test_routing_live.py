@@ -25,11 +25,11 @@ UKRAINE = "380501234567"
 BRITAIN = "447911123456"
 
 
-@pytest.fixture
-def routed(config) -> Iterator[tuple[str, Services, FakeVoximplant, FakeAlphaSms]]:
+@pytest.fixture(params=["lines", "one_line"])
+def routed(config, request) -> Iterator[tuple[str, Services, FakeVoximplant, FakeAlphaSms]]:
     with (
         FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as voximplant,
-        FakeAlphaSms() as alpha,
+        FakeAlphaSms(layout=request.param) as alpha,
     ):
         app = create_app(
             config.with_changes(
@@ -97,6 +97,24 @@ def test_alphasms_delivery_codes_update_sent_messages(routed):
     statuses = {r.provider_message_id: (r.status, r.error_code) for r in sent_replies(services)}
     assert statuses == {first: ("delivered", None), second: ("failed", "99"), third: ("sent", None)}
     assert alpha.commands().count("receive") == 3
+
+
+def test_alphasms_send_without_an_answer_is_never_resent(routed):
+    url, services, voximplant, alpha = routed
+    alpha.drop_next()  # the gateway takes the message, then the connection breaks
+
+    requests.post(
+        f"{url}/voximplant/callback",
+        data=batch(sms_callback(401, "hours", source=UKRAINE)),
+        timeout=10,
+    )
+
+    [reply] = wait_until(lambda: [r for r in sent_replies(services) if r.status == "failed"])
+    assert reply.error_code == "unknown"
+    assert "may have been sent" in reply.error_text
+    assert len(alpha.sent) == 1
+    assert alpha.commands() == ["send"]
+    assert voximplant.sent == []
 
 
 def _script_info(app):
