@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, delete, or_, select, update
 
@@ -14,8 +14,19 @@ from responder.store.threads import set_message_status
 OPTED_OUT = "opted_out"
 
 
+QUIET_HOURS = "quiet_hours"
+
+
 def held_detail(until: datetime) -> str:
-    return f"held until {until.isoformat(timespec='minutes')} (quiet hours)"
+    return f"held until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC (quiet hours at the recipient)"
+
+
+def _mark_held(conn: Connection, message_id: int, until: datetime, now: datetime) -> None:
+    # The reason goes where both the dashboard and the CLI show it; sending clears it.
+    detail = held_detail(until)
+    set_message_status(
+        conn, message_id, "held", now, detail=detail, error_code=QUIET_HOURS, error_text=detail
+    )
 
 
 def hold_queued(
@@ -24,7 +35,7 @@ def hold_queued(
     """Move freshly queued messages to *until*; their thread shows them as held."""
     for message_id in message_ids:
         conn.execute(update(outbox).where(outbox.c.message_id == message_id).values(due_at=until))
-        set_message_status(conn, message_id, "held", now, detail=held_detail(until))
+        _mark_held(conn, message_id, until, now)
 
 
 def hold_claim(engine: Engine, claim: Claim, until: datetime, now: datetime) -> bool:
@@ -38,7 +49,7 @@ def hold_claim(engine: Engine, claim: Claim, until: datetime, now: datetime) -> 
         )
         if result.rowcount != 1:
             return False
-        set_message_status(conn, claim.message_id, "held", now, detail=held_detail(until))
+        _mark_held(conn, claim.message_id, until, now)
     return True
 
 
