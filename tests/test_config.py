@@ -97,4 +97,6 @@ def test_service_does_not_start_on_bad_config(env):
         timeout=60,
     )
     assert result.returncode != 0
-    assert "RESPONDER_PROVIDER: must be one of voximplant, alphasms, log (got 'nope')" in result.stderr
+    assert (
+        "RESPONDER_PROVIDER: must be one of voximplant, alphasms, log (got 'nope')" in result.stderr
+    )
