@@ -77,7 +77,7 @@ def test_rules_check_reports_file_and_line(env, config):
         "rules:\n  - id: x\n    keywords: [a]\n    match: startswith\n    reply: hi\n"
     )
     result = run(env, "rules", "check", str(config.rules_dir))
-    assert result.returncode == 1
+    assert result.returncode == 2  # errors; warnings alone exit 1
     assert f"{config.rules_dir / 'broken.yaml'}:4:" in result.stdout + result.stderr
 
 

@@ -48,7 +48,7 @@ def test_check_clean_set_exits_0(runner: CliRunner, rules_dir: Path) -> None:
     assert "0 errors, 0 warnings" in result.output
 
 
-def test_check_with_warnings_only_exits_0(runner: CliRunner, rules_dir: Path) -> None:
+def test_check_with_warnings_only_exits_1(runner: CliRunner, rules_dir: Path) -> None:
     write_rules(
         rules_dir,
         shop=GOOD.replace('match: only, reply: "Which', 'match: first, reply: "Which')
@@ -59,15 +59,15 @@ def test_check_with_warnings_only_exits_0(runner: CliRunner, rules_dir: Path) ->
         zz="rules:\n  - {id: book2, keywords: [book], match: only, reply: x, priority: -1}\n",
     )
     result = runner.invoke(rules, ["check", str(rules_dir)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert f"{rules_dir}/zz.yaml:2:5: warning: rule 'book2' can never answer" in result.output
     assert "0 errors, 1 warning" in result.output
 
 
-def test_check_with_errors_exits_1_and_locates_them(runner: CliRunner, rules_dir: Path) -> None:
+def test_check_with_errors_exits_2_and_locates_them(runner: CliRunner, rules_dir: Path) -> None:
     write_rules(rules_dir, shop=GOOD.replace("match: first", "match: startswith"))
     result = runner.invoke(rules, ["check", str(rules_dir)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert (
         f"{rules_dir}/shop.yaml:3:49: error: 'match' must be one of only, first, word, phrase, "
         "regex (got 'startswith')"

@@ -53,22 +53,29 @@ def rules() -> None:
     """Check, test and explain the rule files."""
 
 
+# `rules check` exit codes: the worst problem found decides.
+EXIT_CLEAN, EXIT_WARNINGS, EXIT_ERRORS = 0, 1, 2
+
+
 @rules.command("check")
 @click.argument("rules_dir", required=False, type=click.Path(path_type=Path))
-def check(rules_dir: Path | None) -> None:
-    """Lint every rule file and run its examples; exit 1 when there is any error."""
+@click.pass_context
+def check(ctx: click.Context, rules_dir: Path | None) -> None:
+    """Lint every rule file and run its examples; exit 2 on errors, 1 on warnings, else 0."""
     rules_dir = _resolve(rules_dir)
     problems = check_ruleset(rules_dir)
     for problem in problems:
         click.echo(str(problem))
     if any(p.is_error for p in problems):
-        raise click.ClickException(
-            f"{rules_dir}: {_summary(problems)}; the service would refuse it"
+        click.echo(
+            f"Error: {rules_dir}: {_summary(problems)}; the service would refuse it", err=True
         )
+        ctx.exit(EXIT_ERRORS)
     build = build_ruleset(rules_dir)
     count = len(build.ruleset.rules) if build.ruleset else 0
     version = build.ruleset.version if build.ruleset else "-"
     click.echo(f"{rules_dir}: ok, {count} rules, version {version}, {_summary(problems)}")
+    ctx.exit(EXIT_WARNINGS if problems else EXIT_CLEAN)
 
 
 @rules.command("test")

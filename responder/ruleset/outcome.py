@@ -107,7 +107,7 @@ def _describe(action: Action) -> str:
     if isinstance(action, ForwardSms):
         return f"forward SMS to +{action.to}: {action.text!r}"
     if isinstance(action, ForwardUrl):
-        return f"forward to {action.url}"
+        return f"forward to {action.url} (POST JSON, timeout {action.timeout_s:g} s)"
     if isinstance(action, Tag):
         return f"tag {action.name}"
     return "hand off to a person"
