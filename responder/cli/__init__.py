@@ -48,6 +48,7 @@ def _add_optional() -> None:
         ("responder.cli.send", "send"),
         ("responder.cli.broadcast", "broadcast"),
         ("responder.cli.history", "history"),
+        ("responder.cli.consent", "consent"),
     ):
         try:
             cli.add_command(getattr(import_module(module), name))

@@ -9,13 +9,15 @@ import click
 from flask import current_app, has_app_context
 from flask.cli import NoAppException, ScriptInfo
 
+from responder.cli.consent import configured_compliance
+from responder.compliance.rulecheck import compliance_problems
 from responder.errors import ResponderError
 from responder.numbers import callback_number
 from responder.ruleset.durations import parse_duration
 from responder.ruleset.examples import DEFAULT_FROM, DEFAULT_TO, parse_moment, run_examples
 from responder.ruleset.loader import build_ruleset, check_ruleset
 from responder.ruleset.model import MessageContext
-from responder.ruleset.problems import Problem
+from responder.ruleset.problems import Problem, sort_problems
 
 
 def default_rules_dir() -> Path:
@@ -64,6 +66,11 @@ def check(ctx: click.Context, rules_dir: Path | None) -> None:
     """Lint every rule file and run its examples; exit 2 on errors, 1 on warnings, else 0."""
     rules_dir = _resolve(rules_dir)
     problems = check_ruleset(rules_dir)
+    # Deployment settings too: configured opt-out words no rule may claim, the help answer.
+    build = build_ruleset(rules_dir)
+    problems = sort_problems(
+        [*problems, *compliance_problems(build.ruleset, configured_compliance())]
+    )
     for problem in problems:
         click.echo(str(problem))
     if any(p.is_error for p in problems):
