@@ -20,6 +20,7 @@ from responder.ruleset import Ruleset
 from responder.schemas import Callback, SmsItem, parse_batch
 from responder.services import Services
 from responder.signature import verify
+from responder.store.privacy import forget_text
 from responder.store.seen import link_message, remember
 from responder.store.threads import (
     Thread,
@@ -202,6 +203,8 @@ def receive_sms(
         screen=screen,
     )
     apply_decision(conn, services, thread, message_id, decision, now)
+    if not services.config.store_bodies:
+        forget_text(conn, message_id)  # metadata only: the text has been decided on
     return message_id
 
 

@@ -49,7 +49,7 @@ LISTEN_IDLE_POLL_S = 5.0
 MAX_SLOT_WAIT_S = 5.0
 # Pauses of all sending: rate limits start short, missing money long; both double in a row.
 RATE_LIMIT_PAUSE_S = (1.0, 60.0)
-FUNDS_PAUSE_S = (60.0, 900.0)
+FUNDS_PAUSE_MAX_S = 900.0
 # The gateway's clock and ours differ a little: look this far back in its history.
 HISTORY_SLACK = timedelta(minutes=2)
 
@@ -57,8 +57,11 @@ HISTORY_SLACK = timedelta(minutes=2)
 class Sender:
     """Sends queued messages until stopped; any number of Senders may share one database."""
 
-    def __init__(self, services: Services, *, name: str | None = None) -> None:
+    def __init__(
+        self, services: Services, *, name: str | None = None, idle_poll_s: float | None = None
+    ) -> None:
         self.services = services
+        self.idle_poll_s = idle_poll_s
         self.owner = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         # Longer than everything one send may take: compliance check, history check, and the
         # send itself twice (a refused token is renewed and the request repeated once).
@@ -102,7 +105,8 @@ class Sender:
                 log.exception("sender loop error; retrying shortly")
                 worked = 0
             if not worked:
-                self._wait(LISTEN_IDLE_POLL_S if listening else IDLE_POLL_S)
+                default = LISTEN_IDLE_POLL_S if listening else IDLE_POLL_S
+                self._wait(self.idle_poll_s or default)
         log.info("sender %s stopped", self.owner)
 
     def run_once(self, limit: int = 10) -> int:
@@ -342,9 +346,12 @@ class Sender:
     def _hold_all(self, claim: Claim, exc: ProviderError) -> None:
         """No money (127): hold the whole queue, probe again later, and raise the alarm."""
         services = self.services
-        base, most = FUNDS_PAUSE_S
         pause = pause_all(
-            services.engine, services.clock(), f"insufficient funds: {exc}", base_s=base, max_s=most
+            services.engine,
+            services.clock(),
+            f"insufficient funds: {exc}",
+            base_s=services.config.funds_hold_s,
+            max_s=max(FUNDS_PAUSE_MAX_S, services.config.funds_hold_s),
         )
         self._paused_until = pause.until
         delay = (pause.until - services.clock()).total_seconds()

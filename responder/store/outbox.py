@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select, text, update
 
+from responder.store.privacy import forget_text
 from responder.store.rows import utc
 from responder.store.tables import messages, outbox, threads
 from responder.store.threads import set_message_status
@@ -72,7 +73,7 @@ def claim_due(
             due = due.with_for_update(skip_locked=True)
         # The SET expressions read the row as it was before this UPDATE.
         expired = outbox.c.lease_until.is_not(None)
-        taken_back: dict[int, bool] = dict(
+        claimed = list(
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(due.scalar_subquery()))
@@ -90,10 +91,10 @@ def claim_due(
                         else_=outbox.c.uncertain_since,
                     ),
                 )
-                .returning(outbox.c.id, expired)
-            ).all()
+                .returning(outbox.c.id)
+            ).scalars()
         )
-        if not taken_back:
+        if not claimed:
             return []
         rows = conn.execute(
             select(
@@ -107,15 +108,16 @@ def claim_due(
                 messages.c.created_at,
                 messages.c.request_id,
                 messages.c.kind,
+                messages.c.status,
             )
             .join(messages, messages.c.id == outbox.c.message_id)
             .join(threads, threads.c.id == messages.c.thread_id)
-            .where(outbox.c.id.in_(list(taken_back)))
+            .where(outbox.c.id.in_(claimed))
             .order_by(outbox.c.due_at, outbox.c.id)
         ).all()
         for row in rows:
             detail = f"attempt {row.attempts + 1} by {owner}"
-            if taken_back[row.id]:
+            if row.status == "sending":  # still so: its sender never came back to it
                 detail += "; taken back from a sender whose lease ran out"
             set_message_status(conn, row.message_id, "sending", now, detail=detail)
     return [
@@ -159,9 +161,6 @@ def mark_sent(
     keep_text: bool = True,
 ) -> bool:
     """Record that the provider accepted the message; False if our lease had run out meanwhile."""
-    values: dict[str, object] = {}
-    if not keep_text:
-        values["text"] = None
     with engine.begin() as conn:
         held = _release(conn, claim)
         if not held:
@@ -180,8 +179,9 @@ def mark_sent(
             attempts=claim.attempts + 1,
             error_code=None,
             error_text=None,
-            **values,
         )
+        if not keep_text:
+            forget_text(conn, claim.message_id)
     return held
 
 
@@ -232,9 +232,6 @@ def mark_failed(
     keep_text: bool = True,
 ) -> None:
     """Give up on the message for good, keeping why."""
-    values: dict[str, object] = {}
-    if not keep_text:
-        values["text"] = None
     with engine.begin() as conn:
         if not _release(conn, claim):
             return  # another sender holds it now and decides its fate
@@ -247,8 +244,9 @@ def mark_failed(
             attempts=claim.attempts + (1 if attempted else 0),
             error_code=error_code or reason,
             error_text=error_text or reason,
-            **values,
         )
+        if not keep_text:
+            forget_text(conn, claim.message_id)
 
 
 def release(

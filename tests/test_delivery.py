@@ -1,0 +1,300 @@
+"""Durable delivery: retry by error class, shared pauses, pacing, uncertain attempts, wake-ups."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from responder import create_app
+from responder.config import Config, VoximplantAccount
+from responder.secret import Secret
+from responder.sender import Sender
+from responder.services import Services
+from responder.store.tables import message_events, messages, outbox
+from tests.fakes.keys import key_pair
+from tests.fakes.voximplant_api import FakeVoximplant
+from tests.support import ACCOUNT_ID, THEIRS, batch, serve, sms_callback, wait_until
+
+KEY_ID = "c1f2e3d4-aaaa-bbbb-cccc-000000000001"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeVoximplant]:
+    with FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as api:
+        yield api
+
+
+def voximplant_config(config: Config, fake: FakeVoximplant, **changes: object) -> Config:
+    account = VoximplantAccount(ACCOUNT_ID, KEY_ID, Secret(key_pair().private_pem))
+    return config.with_changes(
+        provider="voximplant",
+        voximplant=account,
+        voximplant_api_url=fake.url,
+        send_timeout_s=1.0,
+        **changes,
+    )
+
+
+class Live:
+    """The service on loopback; `start(**config changes)` once per test."""
+
+    def __init__(self, config: Config, fake: FakeVoximplant) -> None:
+        self.config = config
+        self.fake = fake
+        self.url = ""
+        self.services: Services | None = None
+        self._serving: object = None
+
+    def start(self, *, start_sender: bool = True, **changes: object) -> Services:
+        app = create_app(
+            voximplant_config(self.config, self.fake, **changes), start_sender=start_sender
+        )
+        self.services = app.extensions["responder"]
+        self._serving = serve(app)
+        self.url = self._serving.__enter__()  # type: ignore[attr-defined]
+        return self.services
+
+    def post(self, *elements: dict) -> requests.Response:
+        return requests.post(f"{self.url}/voximplant/callback", data=batch(*elements), timeout=10)
+
+    def replies(self) -> list:
+        assert self.services is not None
+        with self.services.engine.connect() as conn:
+            return conn.execute(
+                select(messages).where(messages.c.direction == "out").order_by(messages.c.id)
+            ).all()
+
+    def events(self, message_id: int) -> list[tuple[str, str | None]]:
+        assert self.services is not None
+        with self.services.engine.connect() as conn:
+            return [
+                (row.status, row.detail)
+                for row in conn.execute(
+                    select(message_events)
+                    .where(message_events.c.message_id == message_id)
+                    .order_by(message_events.c.id)
+                )
+            ]
+
+    def close(self) -> None:
+        if self.services is not None:
+            if self.services.sender is not None:
+                self.services.sender.stop()
+            self._serving.__exit__(None, None, None)  # type: ignore[attr-defined]
+            self.services.engine.dispose()
+
+
+@pytest.fixture
+def live(config, fake) -> Iterator[Live]:
+    service = Live(config, fake)
+    yield service
+    service.close()
+
+
+def sent_replies(live: Live) -> list:
+    return [m for m in live.replies() if m.status == "sent"]
+
+
+def send_requests(fake: FakeVoximplant) -> list:
+    return [r for r in fake.requests if r.method == "SendSmsMessage"]
+
+
+@pytest.mark.parametrize(
+    ("script", "code"),
+    [
+        pytest.param({"code": 340, "msg": "Rate limit exceeded"}, "340", id="code-340"),
+        pytest.param({"status": 429}, None, id="http-429"),
+    ],
+)
+def test_rate_limit_pauses_sending_and_does_not_count_as_an_attempt(live, fake, script, code):
+    live.start()
+    if "code" in script:
+        fake.error_next(script["code"], script["msg"])
+    else:
+        fake.fail_next(status=script["status"], body="Too Many Requests")
+    live.post(sms_callback(201, "hours"))
+    reply = wait_until(lambda: sent_replies(live))[0]
+    assert reply.attempts == 1
+    statuses = [status for status, _ in live.events(reply.id)]
+    assert statuses == ["queued", "sending", "errored", "sending", "sent"]
+    errored = dict(live.events(reply.id))["errored"]
+    assert "rate" in errored.lower() or "429" in errored
+    assert len(send_requests(fake)) == 2
+
+
+def test_insufficient_funds_holds_the_whole_queue_and_raises_an_alert(live, fake):
+    services = live.start(funds_hold_s=1.0)
+    fake.error_next(127, "Insufficient funds")
+    live.post(sms_callback(211, "hours"))
+    first = wait_until(lambda: [m for m in live.replies() if m.status == "errored"])[0]
+    assert first.error_code == "127"
+    # Queued while the hold lasts: it waits too, and nothing reaches the gateway meanwhile.
+    live.post(sms_callback(212, "order 7"))
+    metrics = requests.get(f"{live.url}/metrics", timeout=10).text
+    assert 'responder_sender_alerts_total{reason="insufficient_funds"} 1.0' in metrics
+    assert 'responder_sending_paused_seconds{reason="insufficient_funds"}' in metrics
+    assert len(send_requests(fake)) == 1
+    both = wait_until(lambda: len(sent_replies(live)) == 2 and sent_replies(live), timeout=15)
+    assert [m.attempts for m in both] == [1, 1]  # holding is not the message's fault
+    assert services.sender is not None
+
+
+def test_permanent_error_fails_at_once_with_code_and_text(live, fake):
+    live.start()
+    fake.error_next(121, "Invalid phone number")
+    live.post(sms_callback(221, "hours"))
+    reply = wait_until(lambda: [m for m in live.replies() if m.status == "failed"])[0]
+    assert (reply.error_code, reply.error_text) == ("121", "SendSmsMessage: Invalid phone number")
+    assert live.events(reply.id)[-1] == (
+        "failed",
+        "rejected_by_provider: SendSmsMessage: Invalid phone number",
+    )
+    assert len(send_requests(fake)) == 1
+
+
+def test_max_attempts_then_the_message_fails_with_retry_limit(live, fake):
+    live.start(max_attempts=3)
+    fake.fail_next(n=3, status=500, body="oops")
+    live.post(sms_callback(231, "hours"))
+    reply = wait_until(lambda: [m for m in live.replies() if m.status == "failed"])[0]
+    assert reply.error_code == "retry_limit"
+    assert reply.attempts == 3
+    assert len(send_requests(fake)) == 3
+
+
+def test_a_reply_older_than_max_age_is_not_sent(live, fake):
+    services = live.start(start_sender=False, max_age_s=3600)
+    live.post(sms_callback(241, "hours"))
+    later = services.clock() + timedelta(hours=2)
+    services.clock = lambda: later
+    Sender(services).run_once()
+    reply = live.replies()[0]
+    assert (reply.status, reply.error_code) == ("failed", "too_old")
+    assert reply.attempts == 0
+    assert send_requests(fake) == []
+
+
+def test_an_answer_lost_after_processing_is_found_in_history_not_sent_twice(live, fake):
+    live.start()
+    fake.drop_next(processed=True, method="SendSmsMessage")
+    live.post(sms_callback(251, "hours"))
+    reply = wait_until(lambda: sent_replies(live))[0]
+    assert len(fake.sent) == 1  # the gateway acted once
+    assert reply.provider_message_id == str(fake.history[0]["message_id"])
+    assert "found in the provider's history" in live.events(reply.id)[-1][1]
+    methods = [r.method for r in fake.requests]
+    assert methods == ["SendSmsMessage", "GetSmsHistory"]
+
+
+def test_an_answer_lost_before_processing_is_sent_again_after_checking(live, fake):
+    live.start()
+    fake.drop_next(processed=False, method="SendSmsMessage")
+    live.post(sms_callback(252, "hours"))
+    reply = wait_until(lambda: sent_replies(live))[0]
+    assert len(fake.sent) == 1
+    assert reply.attempts == 2
+    assert [r.method for r in fake.requests] == [
+        "SendSmsMessage",
+        "GetSmsHistory",
+        "SendSmsMessage",
+    ]
+
+
+def test_a_crashed_senders_claim_is_taken_back_after_its_lease(live, fake):
+    services = live.start(start_sender=False)
+    live.post(sms_callback(261, "hours"))
+    now = services.clock()
+    from responder.store.outbox import claim_due
+
+    # A sender claims the row and dies without a word (as under SIGKILL).
+    assert len(claim_due(services.engine, "dead:1:1", now, lease_s=60)) == 1
+    assert claim_due(services.engine, "other:2:2", now + timedelta(seconds=30)) == []
+    later = now + timedelta(seconds=61)
+    services.clock = lambda: later
+    Sender(services, name="other:2:2").run_once()
+    reply = sent_replies(live)[0]
+    details = [d for s, d in live.events(reply.id) if s == "sending"]
+    assert details == [
+        "attempt 1 by dead:1:1",
+        "attempt 1 by other:2:2; taken back from a sender whose lease ran out",
+    ]
+    # Its fate was unknown, so the history was read first; it held nothing, so it went out.
+    assert [r.method for r in fake.requests] == ["GetSmsHistory", "SendSmsMessage"]
+
+
+def test_stop_finishes_the_send_in_flight_and_hands_back_the_rest(live, fake):
+    services = live.start(start_sender=False)
+    live.post(sms_callback(271, "hours"), sms_callback(272, "order 1"), sms_callback(273, "open"))
+    fake.stall_next(0.5, method="SendSmsMessage")
+    sender = Sender(services)
+    runner = threading.Thread(target=sender.run_once)
+    runner.start()
+    wait_until(lambda: fake.requests)
+    sender.stop(timeout=0)
+    runner.join(10)
+    replies = live.replies()
+    assert [m.status for m in replies] == ["sent", "queued", "queued"]
+    assert live.events(replies[1].id)[-1] == ("queued", "handed back unsent: the sender stopped")
+    with services.engine.connect() as conn:
+        leases = conn.execute(select(outbox.c.lease_owner)).scalars().all()
+    assert leases == [None, None]
+
+
+def test_rate_limit_per_number_spaces_the_sends(live, fake):
+    live.start(rate_limit=5.0)
+    # Four people at once (one person texting four times would trip the loop breaker).
+    live.post(*(sms_callback(280 + i, "hours", source=f"4474433322{30 + i}") for i in range(4)))
+    wait_until(lambda: len(sent_replies(live)) == 4)
+    times = sorted(r.at for r in send_requests(fake))
+    # Slots 0.2 s apart; the first send may start a little after its slot (signing a token).
+    assert times[-1] - times[0] >= 0.45
+
+
+def test_delivery_states_are_polled_from_the_sms_history(live, fake):
+    live.start(status_poll_s=0.2)
+    live.post(sms_callback(291, "hours"), sms_callback(292, "order 5"))
+    wait_until(lambda: len(fake.history) == 2)
+    fake.history[1]["status_id"] = 2
+    fake.history[1]["error_message"] = "Absent subscriber"
+    wait_until(lambda: {m.status for m in live.replies()} == {"delivered", "failed"})
+    delivered, failed = live.replies()
+    assert live.events(delivered.id)[-1] == ("delivered", "GetSmsHistory status_id 1")
+    assert (failed.error_code, failed.error_text) == ("undelivered", "Absent subscriber")
+
+
+def test_a_sender_in_another_process_is_woken_by_notify(live, fake, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite senders poll")
+    live.start(start_sender=False)
+    # A second app with its own engine and wake-up event: as good as another process.
+    other = create_app(voximplant_config(live.config, fake), start_sender=False)
+    services: Services = other.extensions["responder"]
+    sender = Sender(services, idle_poll_s=120)
+    sender.start()
+    try:
+        wait_until(lambda: sender._listener is not None and sender._listener.is_alive())
+        live.post(sms_callback(295, "hours"))
+        wait_until(lambda: sent_replies(live), timeout=20)
+    finally:
+        sender.stop()
+        services.engine.dispose()
+
+
+def test_without_stored_bodies_only_metadata_remains(live, fake):
+    live.start(store_bodies=False)
+    live.post(sms_callback(301, "order 42"))
+    reply = wait_until(lambda: sent_replies(live))[0]
+    assert fake.sent[0].params["sms_body"] == f"Order 42 is on its way, {THEIRS}."
+    with live.services.engine.connect() as conn:
+        rows = conn.execute(select(messages).order_by(messages.c.id)).all()
+    assert [(m.direction, m.text, m.status) for m in rows] == [
+        ("in", None, "handled"),
+        ("out", None, "sent"),
+    ]
+    assert rows[1].rule_id == "order-status"
+    assert reply.provider_message_id is not None
