@@ -9,6 +9,7 @@ and are never sent again automatically: a second copy is worse than a missing on
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from responder.compliance.optout import is_opted_out
+from responder.compliance.quiet import hold_until
 from responder.errors import InvalidNumberError, ResponderError
 from responder.numbers import digits_only, normalise_number
 from responder.services import Services
@@ -31,6 +33,9 @@ PROVIDER = "voximplant-a2p"
 MAX_TEXT_CHARS = 1600
 # How far before a chunk's request its messages may show up in the history (clock skew).
 HISTORY_SLACK = timedelta(minutes=5)
+
+
+_PHONE_LIKE = re.compile(r"\+?[\d\s().-]+")
 
 
 class BroadcastError(ResponderError):
@@ -67,6 +72,14 @@ def read_recipients(lines: Iterable[str]) -> Recipients:
     return found
 
 
+def normalise_sender(sender: str) -> str:
+    """A sender ID as given, or a phone number as digits (as the threads of our numbers hold it)."""
+    text = sender.strip()
+    if _PHONE_LIKE.fullmatch(text) and digits_only(text):
+        return digits_only(text)
+    return text
+
+
 def check_message(sender: str, text: str) -> SegmentCount:
     """The text's segment count; BroadcastError for a text or sender A2PSendSms refuses."""
     if not sender.strip() or len(sender) > 32:
@@ -101,6 +114,8 @@ class RunReport:
     reconciled_sent: int = 0
     reconciled_unknown: int = 0
     opted_out: int = 0
+    held: int = 0
+    held_until: datetime | None = None  # when the last quiet window among them ends
     sent: int = 0
     failed: int = 0
     unknown: int = 0
@@ -129,15 +144,18 @@ class BroadcastRun:
         self.report = RunReport()
 
     def run(self) -> RunReport:
-        """Reconcile an interrupted chunk, drop opted-out recipients, then send the rest."""
+        """Reconcile an interrupted chunk, drop opted-out recipients, hold those in their quiet
+        hours, then send the rest; the broadcast is finished when nobody is left waiting."""
         self.reconcile()
         self.drop_opted_out()
+        self.hold_quiet()
         engine = self.services.engine
         while True:
             with engine.begin() as conn:
                 chunk = store.next_pending(conn, self.broadcast.id, self.chunk_size)
                 if not chunk:
-                    store.finish(conn, self.broadcast.id, self.services.clock())
+                    if not self.report.held:
+                        store.finish(conn, self.broadcast.id, self.services.clock())
                     return self.report
                 store.set_status(conn, self.broadcast.id, chunk, store.SENDING, self._now())
             self._send_chunk(chunk)
@@ -185,6 +203,23 @@ class BroadcastRun:
                     )
                     self.report.reconciled_unknown += 1
         self.progress(len(flight))
+
+    def hold_quiet(self) -> None:
+        """Recipients in their quiet hours wait for a later run (pending again then)."""
+        quiet = self.services.config.compliance.quiet
+        now = self._now()
+        held: list[str] = []
+        with self.services.engine.begin() as conn:
+            store.release_held(conn, self.broadcast.id, now)
+            for number in store.next_pending(conn, self.broadcast.id, self.broadcast.recipients):
+                until = hold_until(number, "broadcast", now, quiet)
+                if until is not None:
+                    held.append(number)
+                    latest = self.report.held_until
+                    self.report.held_until = until if latest is None else max(latest, until)
+            if held:
+                store.set_status(conn, self.broadcast.id, held, store.HELD, now)
+        self.report.held = len(held)
 
     def drop_opted_out(self) -> None:
         with self.services.engine.begin() as conn:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -41,18 +43,27 @@ def fake() -> Iterator[FakeVoximplant]:
         yield server
 
 
+def without_quiet_hours(config: Config) -> Config:
+    quiet = replace(config.compliance.quiet, enabled=False)
+    return config.with_changes(compliance=replace(config.compliance, quiet=quiet))
+
+
 @pytest.fixture
 def vox_config(config: Config, fake: FakeVoximplant) -> Config:
-    return config.with_changes(
-        provider="voximplant",
-        voximplant=make_account(),
-        voximplant_api_url=fake.url,
-        send_timeout_s=2.0,
+    return without_quiet_hours(
+        config.with_changes(
+            provider="voximplant",
+            voximplant=make_account(),
+            voximplant_api_url=fake.url,
+            send_timeout_s=2.0,
+        )
     )
 
 
-def invoke(config: Config, *args: str) -> Result:
+def invoke(config: Config, *args: str, now: datetime | None = None) -> Result:
     app = create_app(config, start_sender=False)
+    if now is not None:
+        app.extensions["responder"].clock = lambda: now
     try:
         return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app))
     finally:
@@ -65,8 +76,11 @@ def recipients_file(tmp_path: Path, lines: list[str]) -> Path:
     return path
 
 
-def broadcast(config: Config, path: Path, *extra: str, text: str = TEXT) -> Result:
-    return invoke(config, "broadcast", "--from", SENDER, "--to-file", str(path), *extra, text)
+def broadcast(
+    config: Config, path: Path, *extra: str, text: str = TEXT, now: datetime | None = None
+) -> Result:
+    args = ["broadcast", "--from", SENDER, "--to-file", str(path), *extra, text]
+    return invoke(config, *args, now=now)
 
 
 def sent_destinations(fake: FakeVoximplant) -> list[str]:
@@ -260,6 +274,7 @@ def test_a_killed_broadcast_resumes_without_a_second_copy(vox_config, fake, tmp_
         "VOXIMPLANT_CREDENTIALS": str(write_credentials(tmp_path / "credentials.json")),
         "VOXIMPLANT_API_URL": fake.url,
         "RESPONDER_CALLBACK_TOKEN": "abcdefghij0123456789",
+        "RESPONDER_QUIET_HOURS": "off",
     }
     env.pop("FLASK_APP", None)
     args = [RESPONDER, "broadcast", "--from", SENDER, "--to-file", str(path)]
@@ -283,3 +298,45 @@ def test_a_killed_broadcast_resumes_without_a_second_copy(vox_config, fake, tmp_
     assert "sent 25, failed 0, opted out 0, unknown 0" in resumed.output
     assert Counter(sent_destinations(fake)) == Counter(numbers)
     assert sorted(thread_messages(vox_config)) == sorted(numbers)
+
+
+def test_recipients_in_their_quiet_hours_wait_for_a_later_run(config, fake, tmp_path):
+    quiet_config = config.with_changes(
+        provider="voximplant", voximplant=make_account(), voximplant_api_url=fake.url
+    )
+    new_york = "12124567890"
+    numbers = [number(i) for i in range(5)]
+    path = recipients_file(tmp_path, [*numbers, new_york])
+    evening = datetime(2026, 11, 29, 23, 0, tzinfo=UTC)  # 23:00 in London, 18:00 in New York
+
+    dry = broadcast(quiet_config, path, "--dry-run", now=evening)
+    assert "in their quiet hours now (held for a later run): 5" in dry.output
+    assert "to send: 1" in dry.output
+
+    first = broadcast(quiet_config, path, now=evening)
+
+    assert first.exit_code == 0, first.output
+    assert requested_destinations(fake) == [new_york]
+    assert (
+        "5 recipient(s) are in their quiet hours; run the same command again after "
+        "2026-11-30 08:00 UTC" in first.output
+    )
+    assert "sent 1, failed 0, opted out 0, unknown 0, held 5" in first.output
+
+    morning = broadcast(quiet_config, path, now=datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+
+    assert morning.exit_code == 0, morning.output
+    assert "sent 6, failed 0, opted out 0, unknown 0" in morning.output
+    assert Counter(requested_destinations(fake)) == Counter([*numbers, new_york])
+    assert "nothing sent" in broadcast(quiet_config, path).output
+
+
+def test_a_numeric_sender_is_kept_as_digits(vox_config, fake, tmp_path):
+    path = recipients_file(tmp_path, [number(1)])
+
+    result = invoke(
+        vox_config, "broadcast", "--from", "+44 7443 332211", "--to-file", str(path), TEXT
+    )
+
+    assert result.exit_code == 0, result.output
+    assert a2p_requests(fake)[0].params["src_number"] == "447443332211"

@@ -14,11 +14,13 @@ from responder.broadcast import (
     Recipients,
     broadcast_key,
     check_message,
+    normalise_sender,
     opted_out,
     read_recipients,
 )
 from responder.cli.context import services
 from responder.cli.voximplant import voximplant_client
+from responder.compliance.quiet import hold_until
 from responder.store import broadcasts as store
 from responder.store.db import reading
 from responder.voximplant.api import MAX_A2P_DESTINATIONS
@@ -48,6 +50,7 @@ SETTLED = (store.SENT, store.FAILED, store.OPTED_OUT, store.UNKNOWN)
 def broadcast(sender: str, to_file: Path, dry_run: bool, chunk_size: int, text: str) -> None:
     """Send TEXT to every number in the file; run it again to resume an interrupted one."""
     found = services()
+    sender = normalise_sender(sender)
     try:
         count = check_message(sender, text)
     except BroadcastError as exc:
@@ -107,6 +110,11 @@ def broadcast(sender: str, to_file: Path, dry_run: bool, chunk_size: int, text: 
         f"skipped: {len(recipients.invalid)} invalid, {recipients.duplicates} duplicate(s), "
         f"{report.opted_out} opted out"
     )
+    if report.held and report.held_until is not None:
+        click.echo(
+            f"{report.held} recipient(s) are in their quiet hours; run the same command again "
+            f"after {report.held_until:%Y-%m-%d %H:%M} UTC to send to them"
+        )
     if report.reconciled_sent or report.reconciled_unknown:
         click.echo(
             f"interrupted chunk: {report.reconciled_sent} found sent in the history, "
@@ -121,6 +129,7 @@ def _summary(broadcast_id: int) -> None:
     click.echo(
         f"sent {by_status.get(store.SENT, 0)}, failed {by_status.get(store.FAILED, 0)}, "
         f"opted out {by_status.get(store.OPTED_OUT, 0)}, unknown {by_status.get(store.UNKNOWN, 0)}"
+        + (f", held {by_status[store.HELD]}" if by_status.get(store.HELD) else "")
     )
     if by_status.get(store.UNKNOWN):
         click.echo(
@@ -140,15 +149,23 @@ def _dry_run(sender: str, recipients: Recipients, key: str, segments: int, encod
             earlier_out = 0
         else:
             pending = store.next_pending(conn, existing.id, existing.recipients)
+            pending += store.next_pending(conn, existing.id, existing.recipients, status=store.HELD)
             by_status = store.counts(conn, existing.id)
             done = sum(n for s, n in by_status.items() if s in SETTLED)
             earlier_out = by_status.get(store.OPTED_OUT, 0)
-        out = sum(opted_out(conn, found, sender, n) for n in pending)
-    to_send = len(pending) - out
+        allowed = [n for n in pending if not opted_out(conn, found, sender, n)]
+    out = len(pending) - len(allowed)
+    now = found.clock()
+    quiet = sum(
+        hold_until(n, "broadcast", now, found.config.compliance.quiet) is not None for n in allowed
+    )
+    to_send = len(allowed) - quiet
     click.echo(f"recipients: {len(recipients.numbers)}")
     click.echo(f"invalid: {len(recipients.invalid)}")
     click.echo(f"duplicates: {recipients.duplicates}")
     click.echo(f"opted out: {earlier_out + out}")
+    if quiet:
+        click.echo(f"in their quiet hours now (held for a later run): {quiet}")
     if done:
         click.echo(f"already settled by an earlier run: {done}")
     click.echo(f"to send: {to_send}")

@@ -22,6 +22,8 @@ PENDING, SENDING, SENT, FAILED, OPTED_OUT, UNKNOWN = (
     "opted_out",
     "unknown",
 )
+# In the recipient's quiet hours during a run: pending again at the start of the next run.
+HELD = "held"
 
 
 @dataclass(frozen=True)
@@ -103,13 +105,15 @@ def create_broadcast(
     return found
 
 
-def next_pending(conn: Connection, broadcast_id: int, limit: int) -> list[str]:
-    """The next *limit* recipients still to send to, in list order."""
+def next_pending(
+    conn: Connection, broadcast_id: int, limit: int, *, status: str = PENDING
+) -> list[str]:
+    """The next *limit* recipients still to send to (or in *status*), in list order."""
     return list(
         conn.execute(
             select(broadcast_recipients.c.their_number)
             .where(broadcast_recipients.c.broadcast_id == broadcast_id)
-            .where(broadcast_recipients.c.status == PENDING)
+            .where(broadcast_recipients.c.status == status)
             .order_by(broadcast_recipients.c.position)
             .limit(limit)
         ).scalars()
@@ -143,6 +147,16 @@ def set_status(
         .where(broadcast_recipients.c.broadcast_id == broadcast_id)
         .where(broadcast_recipients.c.their_number.in_(list(numbers)))
         .values(status=status, updated_at=now, **values)
+    )
+
+
+def release_held(conn: Connection, broadcast_id: int, now: datetime) -> None:
+    """Recipients held for quiet hours by an earlier run become pending again."""
+    conn.execute(
+        update(broadcast_recipients)
+        .where(broadcast_recipients.c.broadcast_id == broadcast_id)
+        .where(broadcast_recipients.c.status == HELD)
+        .values(status=PENDING, updated_at=now)
     )
 
 
