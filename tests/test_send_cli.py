@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner, Result
@@ -54,8 +55,10 @@ def send_config(config: Config, fakes) -> Config:
     )
 
 
-def send(config: Config, *args: str) -> Result:
+def send(config: Config, *args: str, now: datetime | None = None) -> Result:
     app = create_app(config, start_sender=False)
+    if now is not None:
+        app.extensions["responder"].clock = lambda: now
     try:
         return CliRunner().invoke(cli, ["send", *args], obj=ScriptInfo(create_app=lambda: app))
     finally:
@@ -174,4 +177,19 @@ def test_wait_0_only_queues_for_the_running_sender(send_config, fakes):
     with engine.connect() as conn:
         assert conn.execute(select(outbox.c.message_id)).scalars().all() == [row.id]
     engine.dispose()
+    assert voximplant.requests == []
+
+
+def test_in_quiet_hours_the_message_is_held_not_sent(send_config, fakes):
+    voximplant, _alpha = fakes
+    quiet = replace(send_config.compliance.quiet, enabled=True)
+    config = send_config.with_changes(compliance=replace(send_config.compliance, quiet=quiet))
+    late = datetime(2026, 11, 29, 23, 30, tzinfo=UTC)
+
+    result = send(config, "--from", OUR, "--to", THEIRS, "Your bike is ready", now=late)
+
+    assert result.exit_code == 0, result.output
+    [row] = outbound(config)
+    assert row.status == "held"
+    assert f"message {row.id}: held" in result.output
     assert voximplant.requests == []
