@@ -192,3 +192,19 @@ def test_forged_form_post_is_rejected(page, site):
     page.goto(thread_path)
     expect(page.locator(".message.out")).to_have_count(1)
     assert sent_texts(fake) == ["We are open 9:00-17:00, Monday to Friday."]
+
+
+def test_simulator_shows_the_reply_and_sends_nothing(page, site):
+    url, _, fake = site
+    sign_in(page, url)
+    page.get_by_role("link", name="Simulator").click()
+    page.get_by_label("Their number").fill("+447443332213")
+    page.get_by_label("Our number").fill(f"+{OUR}")
+    page.get_by_label("Message").fill("order 7")
+    page.get_by_role("button", name="Simulate").click()
+    expect(page.locator("code.rule")).to_have_text("order-status")
+    expect(page.locator(".reply-text")).to_have_text("Order 7 is on its way, 447443332213.")
+    expect(page.locator(".result .trace")).to_contain_text("Winner: order-status")
+    page.goto(f"{url}/dashboard/")
+    expect(page.locator(".empty")).to_have_text("No conversations yet.")
+    assert fake.requests == []

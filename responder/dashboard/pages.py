@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from responder.dashboard.blueprint import bp, services
 from responder.dashboard.chart import daily_chart, last_days
+from responder.dashboard.filters import format_number
 from responder.dashboard.queries import ledger_page, opt_out_page, rule_hits
 from responder.errors import InvalidNumberError
 from responder.numbers import callback_number, normalise_number
@@ -100,10 +101,10 @@ def rules() -> ResponseReturnValue:
 def _default_our_number() -> str:
     svc = services()
     if svc.config.our_numbers:
-        return svc.config.our_numbers[0]
+        return format_number(svc.config.our_numbers[0])
     with reading(svc.engine) as conn:
         latest = inbox_page(conn, limit=1)
-    return latest[0].our_number if latest else ""
+    return format_number(latest[0].our_number) if latest else ""
 
 
 @bp.route("/simulator", methods=["GET", "POST"])
