@@ -102,6 +102,12 @@ def test_every_dashboard_route_needs_sign_in(live):
     url, services = live
     app = create_app(services.config, start_sender=False)
     routes = list(route_urls(app))
+    outside = [
+        r.rule
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/dashboard") and not r.endpoint.startswith("dashboard.")
+    ]
+    assert outside == []  # anything under /dashboard is the blueprint's, so guard() covers it
     assert {e for e, _, _ in routes} >= {"dashboard.inbox", "dashboard.thread", "dashboard.reply"}
     callback(url, sms_callback(1, "hours"))  # thread 1 exists, so a leak would show its data
     stranger = requests.Session()

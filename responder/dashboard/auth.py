@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -21,6 +22,8 @@ from werkzeug.security import check_password_hash
 
 from responder.dashboard.blueprint import bp, services
 from responder.secret import Secret
+
+log = logging.getLogger(__name__)
 
 # Werkzeug's password hash formats, accepted in RESPONDER_ADMIN_PASSWORD instead of the password.
 HASH_PREFIXES = ("pbkdf2:", "scrypt:")
@@ -158,6 +161,7 @@ def login() -> ResponseReturnValue:
     address = request.remote_addr or "unknown"
     wait = _limiter().retry_after(address)
     if wait is not None:
+        log.warning("dashboard sign-in from %s refused: too many failed attempts", address)
         minutes = max(1, round(wait / 60))
         error = f"Too many failed attempts; try again in about {minutes} min."
         response = current_app.make_response(
@@ -167,8 +171,10 @@ def login() -> ResponseReturnValue:
         return response
     if not check_password(password, request.form.get("password", "")):
         _limiter().failed(address)
+        log.warning("dashboard sign-in from %s failed: wrong password", address)
         return render_template("dashboard/login.html", next=next_url, error="Wrong password."), 401
     _limiter().succeeded(address)
+    log.info("dashboard sign-in from %s", address)
     # A new session on sign-in, so a token planted before it is worth nothing.
     session.clear()
     session.permanent = True
