@@ -6,11 +6,12 @@ import itertools
 import json
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
+from flask import Flask
 from sqlalchemy import select
 
 from responder import create_app
@@ -58,7 +59,7 @@ class Site:
     services: Services
     fake: FakeVoximplant
     clock: ManualClock
-    posted: list[int] = field(default_factory=list)
+    app: Flask | None = None
 
     def text(
         self, body: str, *, source: str = THEIRS, destination: str = OUR, gap_s: float = 60
@@ -161,7 +162,7 @@ def site_starter(config: Config) -> Iterator[StartSite]:
         services.clock = clock
         server = serve(app)
         url = server.__enter__()
-        site = Site(url, services, fake, clock)
+        site = Site(url, services, fake, clock, app)
 
         def stop() -> None:
             server.__exit__(None, None, None)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from responder.cli.consent import consent
 from responder.compliance.settings import DEFAULT_HELP_REPLY
 from responder.errors import OptedOutError
 from responder.outgoing import queue_manual
@@ -206,3 +208,28 @@ def test_scope_account_covers_every_number_until_opt_in(start_site):
     site.text("hours", destination=OUR)
     site.settle()
     assert [r.params["source"] for r in site.fake.sent if r.params["sms_body"] == HOURS] == [OUR]
+
+
+def test_consent_commands_show_the_ledger(start_site):
+    site = start_site()
+    site.text("Please stop")
+    site.text("START")
+    site.text("stop", destination=OTHER_OURS)
+    runner = CliRunner()
+    with site.app.app_context():
+        listed = runner.invoke(consent, ["list"])
+        shown = runner.invoke(consent, ["show", "+44 7443 332212"])
+        nobody = runner.invoke(consent, ["show", "447443332213"])
+        bad = runner.invoke(consent, ["show", "4412345"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.splitlines()[1].split() == [THEIRS, OTHER_OURS, "2026-11-30", "12:03:00"]
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert "opt_out  to 447443332211 (number scope, rules " in lines[0]
+    assert lines[0].endswith("'Please stop'")
+    assert lines[1].endswith("'START'")
+    assert lines[2].endswith("'stop'")
+    assert lines[3] == f"{THEIRS} is opted out of {OTHER_OURS}"
+    assert nobody.output == "447443332213: no opt-out or opt-in received\n"
+    assert bad.exit_code == 1
+    assert bad.output == "Error: '4412345' is not a valid international phone number\n"
