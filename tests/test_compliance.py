@@ -233,3 +233,23 @@ def test_consent_commands_show_the_ledger(start_site):
     assert nobody.output == "447443332213: no opt-out or opt-in received\n"
     assert bad.exit_code == 1
     assert bad.output == "Error: '4412345' is not a valid international phone number\n"
+
+
+@pytest.mark.parametrize(("retry_after_min", "sent"), [(1, True), (6, False)])
+def test_opt_out_confirmation_goes_within_five_minutes_or_never(start_site, retry_after_min, sent):
+    site = start_site()
+    site.fake.fail_next(n=1, status=503)
+    site.text("STOP")
+    (confirmation,) = site.outbound()
+    site.services.wakeup.set()
+    wait_until(lambda: site.outbound()[0].status == "errored")
+    site.clock.advance(minutes=retry_after_min)
+    site.settle()
+    final = site.outbound()[0]
+    if sent:
+        assert final.status == "sent"
+        assert site.sent_bodies()[0].startswith(STOPPED)
+    else:
+        assert (final.status, final.error_code) == ("failed", "too_old")
+        assert site.sent_bodies() == []
+    assert final.id == confirmation.id

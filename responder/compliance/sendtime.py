@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 # Rows that are not an SMS to the person in the thread, or that must reach them regardless.
 ALWAYS_SENT = frozenset({"compliance", "webhook"})
+CONFIRMATION_WINDOW = timedelta(minutes=5)
 
 
 def withhold_at_send(services: Services, claim: Claim) -> bool:
@@ -31,10 +33,27 @@ def withhold_at_send(services: Services, claim: Claim) -> bool:
             .outerjoin(answered, answered.c.id == messages.c.reply_to_id)
             .where(messages.c.id == claim.message_id)
         ).first()
-        if row is None or row.kind in ALWAYS_SENT:
+        if row is None:
             return False
-        opted_out = is_opted_out(conn, claim.our_number, claim.their_number)
+        opted_out = row.kind not in ALWAYS_SENT and is_opted_out(
+            conn, claim.our_number, claim.their_number
+        )
     now = services.clock()
+    settings = services.config.compliance
+    late = now - claim.created_at > CONFIRMATION_WINDOW
+    if late and row.kind == "compliance" and claim.text == settings.opt_out_reply:
+        # The one confirmation an opt-out allows must follow it within minutes, or not at all.
+        mark_failed(
+            services.engine,
+            claim,
+            now,
+            reason="too_old",
+            error_text="an opt-out confirmation goes out within 5 minutes or not at all",
+            attempted=False,
+        )
+        return True
+    if row.kind in ALWAYS_SENT:
+        return False
     if opted_out:
         mark_failed(
             services.engine,
@@ -46,7 +65,7 @@ def withhold_at_send(services: Services, claim: Claim) -> bool:
         )
         log.info("message %s not sent: %s opted out", claim.message_id, claim.their_number)
         return True
-    quiet = services.config.compliance.quiet
+    quiet = settings.quiet
     until = hold_until(claim.their_number, row.kind, now, quiet, answers_at=utc(row.answers_at))
     if until is None:
         return False
