@@ -53,6 +53,9 @@ class Metrics:
                 "PROMETHEUS_MULTIPROC_DIR was set after start-up; metrics of this process only"
             )
             multiproc_dir = None
+        if multiproc_dir is not None:
+            # Each process writes its own files there as soon as a metric exists.
+            multiproc_dir.mkdir(parents=True, exist_ok=True)
         self.multiproc_dir = multiproc_dir
         # Multiprocess values live in files, so the metrics belong to no registry of their own.
         registry = None if multiproc_dir is not None else CollectorRegistry()

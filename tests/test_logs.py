@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -56,6 +57,7 @@ def test_full_run_logs_json_events_with_request_ids_and_no_secrets(
         VOXIMPLANT_API_KEY=API_KEY,
         RESPONDER_ADMIN_PASSWORD=ADMIN_PASSWORD,
         RESPONDER_METRICS_TOKEN=METRICS_TOKEN,
+        RESPONDER_COOKIE_SECURE="false",
         RESPONDER_SEND_TIMEOUT="2",
         WEB_CONCURRENCY="2",
     )
@@ -85,6 +87,8 @@ def test_full_run_logs_json_events_with_request_ids_and_no_secrets(
         assert scrape.status_code == 200
         assert requests.get(f"{service.url}/metrics", timeout=10).status_code == 401
         generated = requests.get(f"{service.url}/healthz", timeout=10).headers["X-Request-Id"]
+        sign_in(service.url, "not the password")
+        sign_in(service.url, ADMIN_PASSWORD)
     assert service.process.returncode == 0, service.output
     fake_api.check()
 
@@ -108,3 +112,12 @@ def test_full_run_logs_json_events_with_request_ids_and_no_secrets(
     assert len(generated) == 32
     assert any(e.get("request_id") == generated for e in events)
     assert any("kept in quarantine" in e["event"] for e in events)
+    assert any(e["event"].startswith("dashboard sign-in from 127.0.0.1") for e in events)
+
+
+def sign_in(url: str, password: str) -> None:
+    """Sign in to the dashboard as a person would, through the form."""
+    browser = requests.Session()
+    form = browser.get(f"{url}/dashboard/login", timeout=10).text
+    fields = dict(re.findall(r'name="(csrf_token|next)" value="([^"]*)"', form))
+    browser.post(f"{url}/dashboard/login", data={**fields, "password": password}, timeout=10)
