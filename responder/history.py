@@ -79,10 +79,13 @@ def run_sync(
             ) from None
         now = services.clock()
         imported = skipped = 0
+        thread_ids: dict[tuple[str, str], int] = {}
         with services.engine.begin() as conn:
             for item in page.items:
                 message = _to_message(sync.method, item)
-                if message is None or not store.import_message(conn, message, now):
+                if message is None or not store.import_message(
+                    conn, message, now, thread_ids=thread_ids
+                ):
                     skipped += 1
                 else:
                     imported += 1

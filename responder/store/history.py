@@ -121,8 +121,17 @@ def save_progress(
     )
 
 
-def import_message(conn: Connection, item: HistoryMessage, now: datetime) -> bool:
-    """Store *item* in its thread unless it is there already; True when it was added."""
+def import_message(
+    conn: Connection,
+    item: HistoryMessage,
+    now: datetime,
+    *,
+    thread_ids: dict[tuple[str, str], int] | None = None,
+) -> bool:
+    """Store *item* in its thread unless it is there already; True when it was added.
+
+    *thread_ids* caches thread ids across the items of one transaction.
+    """
     existing = conn.execute(
         select(messages.c.id, messages.c.status)
         .where(messages.c.provider == item.provider)
@@ -135,9 +144,13 @@ def import_message(conn: Connection, item: HistoryMessage, now: datetime) -> boo
                 conn, existing.id, item.status, now, detail=f"from {item.provider} history"
             )
         return False
-    thread = get_or_create_thread(conn, item.our_number, item.their_number, item.at)
+    key = (item.our_number, item.their_number)
+    cache = thread_ids if thread_ids is not None else {}
+    if key not in cache:
+        cache[key] = get_or_create_thread(conn, *key, item.at).id
+    thread_id = cache[key]
     if item.direction == "in":
-        adopted = _unnumbered_inbound(conn, thread.id, item)
+        adopted = _unnumbered_inbound(conn, thread_id, item)
         if adopted is not None:
             conn.execute(
                 update(messages)
@@ -148,7 +161,7 @@ def import_message(conn: Connection, item: HistoryMessage, now: datetime) -> boo
     message_id: int = conn.execute(
         insert(messages)
         .values(
-            thread_id=thread.id,
+            thread_id=thread_id,
             direction=item.direction,
             kind="inbound" if item.direction == "in" else "imported",
             text=item.text,
@@ -166,7 +179,7 @@ def import_message(conn: Connection, item: HistoryMessage, now: datetime) -> boo
     # Old messages must not make a thread look recently active.
     conn.execute(
         update(threads)
-        .where(threads.c.id == thread.id)
+        .where(threads.c.id == thread_id)
         .where(threads.c.last_activity_at < item.at)
         .values(last_activity_at=item.at, last_text=item.text)
     )
