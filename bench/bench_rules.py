@@ -11,7 +11,7 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import readme
@@ -47,6 +47,9 @@ def kind_of(i: int) -> str:
 def write_rules(target: Path, count: int, *, anchored: bool = True) -> None:
     for start in range(0, count, RULES_PER_FILE):
         lines = ["timezone: Europe/London", "rules:"]
+        if start == 0:
+            # Every evaluation then checks the conversation's reply budget too.
+            lines.insert(1, "budget: {replies: 20, per: 1h}")
         for i in range(start, min(count, start + RULES_PER_FILE)):
             kind = kind_of(i)
             lines.append(f"  - id: r{i}")
@@ -93,7 +96,11 @@ def time_messages(ruleset: Ruleset, count: int, messages: int = MESSAGES) -> lis
     rng = random.Random(count)
     texts = [message_for(rng, count) for _ in range(messages)]
     now = datetime(2025, 1, 8, 12, 0, tzinfo=UTC)
-    contexts = [MessageContext(t, "447443332211", "447443332212", now) for t in texts]
+    replied = [now - timedelta(minutes=m) for m in (3, 20, 45)]
+    contexts = [
+        MessageContext(t, "447443332211", "447443332212", now, recent_replies=replied)
+        for t in texts
+    ]
     for ctx in contexts[:1000]:
         ruleset.evaluate(ctx)
     timings = []
@@ -154,7 +161,8 @@ def report(results: list[dict[str, float]], machine: str, messages: int = MESSAG
             machine,
             "",
             f"Generated rules, {RULES_PER_FILE} per file: 39% only, 25% first, 23% word, "
-            "12% phrase, 1% regex; one rule in 50 has a schedule, one in 10 a template. "
+            "12% phrase, 1% regex; one rule in 50 has a schedule, one in 10 a template; a "
+            "reply budget applies (each message's conversation has had 3 replies in the hour). "
             f"{messages:,} messages per size, each timed on its own: nine in ten hit a random "
             "rule, one in ten matches nothing and gets the fallback. *Load* is a cold "
             "`load_ruleset` (read, parse, lint, examples), best of three. *Hot reload* is "

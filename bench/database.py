@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from responder.config import normalise_database_url
 from responder.store.db import create_schema, make_engine, reading
-from responder.store.threads import inbox_page, thread_page
+from responder.store.threads import histories, inbox_page, thread_page
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 THREADS = 10_000
@@ -27,6 +27,8 @@ BUSY_SHARE = 10  # one message in ten goes to the busiest thread
 OUR = "447443332211"
 START = datetime(2026, 1, 1, tzinfo=UTC)
 CHUNK = 50_000
+SLOW_MS = 200.0
+SLOW_REPEATS = 5
 
 
 @dataclass
@@ -41,21 +43,31 @@ def thread_of(k: int) -> int:
     return 1 if k % BUSY_SHARE == 0 else 2 + k % (THREADS - 1)
 
 
+RARE_WORD = "zebra"  # in one message of 100,000: what a search for a rare word finds
+
+
 def message_rows(count: int) -> Iterator[tuple[Any, ...]]:
     for k in range(count):
         at = START + timedelta(seconds=k)
         inbound = k % 2 == 0
+        word = RARE_WORD if k % 100_000 == 77_777 else "today"
         yield (
             k + 1,
             thread_of(k),
             "in" if inbound else "out",
             "inbound" if inbound else "reply",
-            f"message {k}: can you tell me the opening hours for today please",
-            "received" if inbound else "sent",
+            f"message {k}: can you tell me the opening hours for {word} please",
+            "handled" if inbound else "sent",
             None if inbound else "hours",
             at,
             at,
         )
+
+
+def event_rows(count: int) -> Iterator[tuple[Any, ...]]:
+    """One status event per message (what each message's history shows at least)."""
+    for k in range(count):
+        yield (k + 1, k + 1, "handled" if k % 2 == 0 else "sent", START + timedelta(seconds=k))
 
 
 def thread_rows(count: int) -> list[tuple[Any, ...]]:
@@ -76,6 +88,7 @@ def thread_rows(count: int) -> list[tuple[Any, ...]]:
 
 
 MESSAGE_COLUMNS = "id, thread_id, direction, kind, text, status, rule_id, created_at, updated_at"
+EVENT_COLUMNS = "id, message_id, status, at"
 THREAD_COLUMNS = "id, our_number, their_number, created_at, last_activity_at, last_text"
 
 
@@ -101,6 +114,10 @@ def load_sqlite(engine: Engine, count: int) -> None:
                 cursor.executemany(insert, batch)
                 batch.clear()
         cursor.executemany(insert, batch)
+        cursor.executemany(
+            f"INSERT INTO message_events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?)",  # noqa: S608
+            (tuple(map(_sqlite_time, row)) for row in event_rows(count)),
+        )
         cursor.execute("COMMIT")
     finally:
         raw.close()
@@ -117,7 +134,10 @@ def load_postgresql(engine: Engine, count: int) -> None:
             with cursor.copy(f"COPY messages ({MESSAGE_COLUMNS}) FROM STDIN") as copy:
                 for row in message_rows(count):
                     copy.write_row(row)
-            for table in ("threads", "messages"):
+            with cursor.copy(f"COPY message_events ({EVENT_COLUMNS}) FROM STDIN") as copy:
+                for row in event_rows(count):
+                    copy.write_row(row)
+            for table in ("threads", "messages", "message_events"):
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                     f"(SELECT max(id) FROM {table}))"
@@ -127,6 +147,7 @@ def load_postgresql(engine: Engine, count: int) -> None:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE threads")
             cursor.execute("VACUUM ANALYZE messages")
+            cursor.execute("VACUUM ANALYZE message_events")
         connection.autocommit = False
     finally:
         raw.close()
@@ -162,6 +183,7 @@ def postgresql_engine(url: str) -> Iterator[Engine]:
 
 def time_queries(engine: Engine, name: str, count: int, repeats: int) -> list[Timing]:
     typical = 2 + THREADS // 2
+    busy_less = count - count // BUSY_SHARE
     with reading(engine) as conn:
         newest = inbox_page(conn, limit=THREADS // 2)
         assert len(newest) == THREADS // 2
@@ -170,16 +192,27 @@ def time_queries(engine: Engine, name: str, count: int, repeats: int) -> list[Ti
         assert len(busy) == 100
         assert busy[-1]["created_at"].tzinfo is not None
         middle = busy[0]["id"] - count // BUSY_SHARE // 2 * BUSY_SHARE
+
+    def page_with_history(c: Any, thread_id: int, before_id: int | None = None) -> Any:
+        rows = thread_page(c, thread_id, limit=100, before_id=before_id)
+        return rows, histories(c, [m["id"] for m in rows])
+
     queries: list[tuple[str, Callable[[Any], Any]]] = [
-        ("thread page, newest 100 of the busiest thread (100,000 messages)",
-         lambda c: thread_page(c, 1, limit=100)),
+        (f"thread page, newest 100 of the busiest thread ({count // BUSY_SHARE:,} messages)",
+         lambda c: page_with_history(c, 1)),
         ("thread page, 100 from the middle of the busiest thread",
-         lambda c: thread_page(c, 1, limit=100, before_id=middle)),
-        (f"thread page, a typical thread (~{count // THREADS} messages)",
-         lambda c: thread_page(c, typical, limit=100)),
+         lambda c: page_with_history(c, 1, middle)),
+        (f"thread page, a typical thread (~{busy_less // (THREADS - 1)} messages)",
+         lambda c: page_with_history(c, typical)),
         ("inbox page, newest 50 threads", lambda c: inbox_page(c, limit=50)),
         (f"inbox page, 50 threads after the {THREADS // 2:,}th",
          lambda c: inbox_page(c, limit=50, before=cursor)),
+        ("inbox search by number digits (`7700000123`)",
+         lambda c: inbox_page(c, limit=50, number="7700000123")),
+        ("inbox search, a word in every message (`hours`)",
+         lambda c: inbox_page(c, limit=50, text="hours")),
+        (f"inbox search, a word in one message of 100,000 (`{RARE_WORD}`)",
+         lambda c: inbox_page(c, limit=50, text=RARE_WORD)),
     ]  # fmt: skip
     results = []
     for label, query in queries:
@@ -190,6 +223,8 @@ def time_queries(engine: Engine, name: str, count: int, repeats: int) -> list[Ti
                 rows = query(conn)
             times.append((time.perf_counter() - start) * 1000)
             assert rows
+            if times[-1] > SLOW_MS and len(times) >= SLOW_REPEATS:
+                break  # a slow query: a few timings say enough
         results.append(Timing(name, label, times))
     return results
 
@@ -219,7 +254,8 @@ def report(results: list[Timing], machine: str, *, count: int, repeats: int) -> 
     worst = 0.0
     for r in results:
         p50 = median(r.times_ms)
-        worst = max(worst, p50)
+        if not r.query.startswith("inbox search"):
+            worst = max(worst, p50)
         rows.append(
             f"| {r.database} | {r.query} | {p50:.2f} | {percentile(r.times_ms, 0.99):.2f} | "
             f"{min(r.times_ms):.2f}–{max(r.times_ms):.2f} |"
@@ -229,20 +265,25 @@ def report(results: list[Timing], machine: str, *, count: int, repeats: int) -> 
         [
             machine,
             "",
-            f"{count:,} messages in {THREADS:,} threads on {databases} (PostgreSQL: a schema "
-            "of its own in the local server, dropped afterwards). One thread holds one message "
-            "in ten, the others about a hundred each. Loaded with sqlite3 `executemany` and "
-            "PostgreSQL `COPY` (then `VACUUM ANALYZE`; SQLite gets no `ANALYZE`, as in "
-            "service). Pages are read with `thread_page` and `inbox_page` of "
-            "`responder/store/threads.py` (what `responder threads show` and "
-            f"`responder threads list` use), each {repeats} times, each time on a connection "
-            "from the pool through `reading()`, as a request would.",
+            f"{count:,} messages in {THREADS:,} threads, one status event each, on "
+            f"{databases} (PostgreSQL: a schema of its own in the local server, dropped "
+            "afterwards). One thread holds one message in ten, the others about a hundred "
+            "each. Loaded with sqlite3 `executemany` and PostgreSQL `COPY` (then `VACUUM "
+            "ANALYZE`; SQLite gets no `ANALYZE`, as in service). Read with the functions of "
+            "`responder/store/threads.py`: a thread page is `thread_page` and `histories` (what "
+            "the dashboard shows of a thread, and `responder threads show`); an inbox page is "
+            "`inbox_page` (the dashboard's inbox and its search, `responder threads list`). "
+            f"Each {repeats} times (5 when one takes over {SLOW_MS:.0f} ms), each time on a "
+            "connection from the pool through `reading()`, as a request would.",
             "",
             "| database | page | median ms | p99 ms | min–max ms |",
             "|---|---|---:|---:|---:|",
             *rows,
             "",
-            f"Target ≤ 50 ms each: {'met' if worst <= 50 else 'MISSED'} (slowest median "
-            f"{worst:.2f} ms).",
+            f"Target ≤ 50 ms for each thread and inbox page: {'met' if worst <= 50 else 'MISSED'} "
+            f"(slowest median {worst:.2f} ms). The searches are shown for what they cost, not "
+            "held to the target: a text search walks the messages of thread after thread, "
+            "newest first, until it has a page of matches, so a rare word reads most of the "
+            "table.",
         ]
     )

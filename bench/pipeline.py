@@ -36,6 +36,7 @@ class Run:
     unanswered: int
     not_ok: int
     fake_problems: list[str]
+    cpu_ms: float  # worker CPU per callback, its reply's sending included
 
     @property
     def reply_ms(self) -> list[float]:
@@ -71,7 +72,7 @@ def measure(workdir: Path, loads: list[tuple[float, float]]) -> list[Run]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    runs: list[tuple[float, float, list[loadgen.Sample]]] = []
+    runs: list[tuple[float, float, list[loadgen.Sample], float]] = []
     try:
         assert fake.stdout is not None
         api_url = fake.stdout.readline().strip()
@@ -86,6 +87,7 @@ def measure(workdir: Path, loads: list[tuple[float, float]]) -> list[Run]:
             next_id += 1000
             for rate, seconds in loads:
                 print(f"  {rate:g} callbacks/s for {seconds:g} s", flush=True)
+                cpu_before = app.cpu_seconds()
                 samples = loadgen.run(
                     app.port, rate=rate, seconds=seconds, first_id=next_id, body=callbacks.body
                 )
@@ -93,7 +95,8 @@ def measure(workdir: Path, loads: list[tuple[float, float]]) -> list[Run]:
                 deadline = time.monotonic() + DRAIN_S
                 while _replies_pending(database) and time.monotonic() < deadline:
                     time.sleep(0.5)
-                runs.append((rate, seconds, samples))
+                cpu_ms = (app.cpu_seconds() - cpu_before) * 1000 / max(1, len(samples))
+                runs.append((rate, seconds, samples, cpu_ms))
     finally:
         if fake.stdin is not None:
             fake.stdin.close()
@@ -108,7 +111,7 @@ def measure(workdir: Path, loads: list[tuple[float, float]]) -> list[Run]:
     if summary["auth_failures"]:
         problems.append(f"{summary['auth_failures']} requests failed the JWT check")
     results = []
-    for rate, seconds, samples in runs:
+    for rate, seconds, samples, cpu_ms in runs:
         reply_s = [
             arrivals[s.callback_id] - s.scheduled_at
             for s in samples
@@ -116,7 +119,16 @@ def measure(workdir: Path, loads: list[tuple[float, float]]) -> list[Run]:
         ]
         ok = sum(1 for s in samples if s.status == 200)
         results.append(
-            Run(rate, seconds, samples, reply_s, ok - len(reply_s), len(samples) - ok, problems)
+            Run(
+                rate,
+                seconds,
+                samples,
+                reply_s,
+                ok - len(reply_s),
+                len(samples) - ok,
+                problems,
+                cpu_ms,
+            )
         )
     return results
 
@@ -141,9 +153,10 @@ def report_ack(run: Run, machine: str) -> str:
             "`voximplant` provider sending each reply to the fake Management API "
             "(`tests/fakes/voximplant_api.py`, a process of its own), JSON logs to a file.",
             "",
-            "| p50 ms | p99 ms | max ms | non-200 |",
-            "|---:|---:|---:|---:|",
-            f"| {_ms(ack, 0.5)} | {_ms(ack, 0.99)} | {_ms(ack, 1)} | {run.not_ok} |",
+            "| p50 ms | p99 ms | max ms | non-200 | worker CPU ms/callback |",
+            "|---:|---:|---:|---:|---:|",
+            f"| {_ms(ack, 0.5)} | {_ms(ack, 0.99)} | {_ms(ack, 1)} | {run.not_ok} | "
+            f"{run.cpu_ms:.1f} |",
             "",
             f"Target p99 ≤ 20 ms on SQLite: {'met' if p99 <= 20 else 'MISSED'}.",
         ]

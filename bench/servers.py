@@ -42,6 +42,10 @@ class Server:
     def worker_rss_mib(self) -> list[float]:
         return [rss_mib(pid) for pid in self.worker_pids()]
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time used so far by the workers together."""
+        return sum(cpu_seconds(pid) for pid in self.worker_pids())
+
 
 def children(pid: int) -> list[int]:
     found = []
@@ -55,6 +59,14 @@ def children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(entry.name))
     return sorted(found)
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:

@@ -34,6 +34,7 @@ class Rounds:
     p50_ms: list[float] = field(default_factory=list)
     p99_ms: list[float] = field(default_factory=list)
     rss_mib: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # worker CPU per request, each round
 
 
 @dataclass
@@ -123,7 +124,10 @@ def measure(workdir: Path, *, rounds: int, seconds: float, warmup_s: float) -> R
             ids = workdir / "ids.txt"
             ids.write_text(callbacks.id_lines(next_id, per_run))
             next_id += per_run
+            cpu_before = server.cpu_seconds()
             figures = run_wrk(server.url + "/voximplant/callback", seconds, ids, body_template)
+            used = server.cpu_seconds() - cpu_before
+            figures["cpu_ms"] = used * 1000 / max(1, figures.get("requests", 0))
             wrapped += int(figures["wrapped"]) if server is app else 0
             return figures
 
@@ -139,9 +143,11 @@ def measure(workdir: Path, *, rounds: int, seconds: float, warmup_s: float) -> R
                 rounds_of.non_2xx += int(figures["non_2xx"])
                 rounds_of.p50_ms.append(figures.get("p50_ms", float("nan")))
                 rounds_of.p99_ms.append(figures.get("p99_ms", float("nan")))
+                rounds_of.cpu_ms.append(figures["cpu_ms"])
                 rates[rounds_of.name] = figures["rate"]
                 print(
-                    f"  round {number + 1} {rounds_of.name}: {figures['rate']:.0f} req/s",
+                    f"  round {number + 1} {rounds_of.name}: {figures['rate']:.0f} req/s, "
+                    f"{figures['cpu_ms']:.2f} ms worker CPU per request",
                     flush=True,
                 )
             ratios.append(rates["responder"] / rates["bare Flask"])
@@ -164,7 +170,8 @@ def report(result: Result, machine: str) -> str:
     for r in (s, b):
         rows.append(
             f"| {r.name} | {median(r.rates):.0f} | {spread(r.rates)} | "
-            f"{median(r.p50_ms):.1f} | {median(r.p99_ms):.1f} | {r.non_2xx} |"
+            f"{median(r.p50_ms):.1f} | {median(r.p99_ms):.1f} | {median(r.cpu_ms):.2f} | "
+            f"{r.non_2xx} |"
         )
     rss = [f"| {r.name} | {' / '.join(f'{v:.0f}' for v in r.rss_mib)} |" for r in (s, b)]
     return "\n".join(
@@ -186,14 +193,17 @@ def report(result: Result, machine: str) -> str:
             "per app, interleaved (service, baseline, baseline, service, ...), after a warm-up "
             "run of each. Spread is the lowest and highest round.",
             "",
-            "| app | median req/s | spread | p50 ms | p99 ms | non-2xx |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| app | median req/s | spread | p50 ms | p99 ms | worker CPU ms/request | non-2xx |",
+            "|---|---:|---:|---:|---:|---:|---:|",
             *rows,
             "",
             f"**Service / baseline: {ratio:.0%}** (median of the rounds' ratios "
             f"{median(result.ratios):.0%}, spread {spread(result.ratios, '{:.0%}')}). "
             f"Target ≥ 60%: {verdict}. Callbacks stored: {result.stored:,}"
-            f" (ids reused by wrk: {result.wrapped}).",
+            f" (ids reused by wrk: {result.wrapped}). *Worker CPU* is the user and system time "
+            "of the gunicorn workers during a round over its requests, the service's including "
+            "its sender thread's work for the replies: a cost that a busy machine inflates less "
+            "than it cuts the rate.",
             "",
             "Memory: RSS per gunicorn worker (MiB) right after the throughput runs.",
             "",
