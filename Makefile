@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test install install-test browser oracle lint bench
+.PHONY: run test install install-test browser oracle lint bench wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,12 @@ test: install-test browser oracle
 lint: install-test
 	$(BIN)/ruff check .
 
-bench: install-test
+# The HTTP load generator of the throughput benchmark (Debian's package).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; fi; }
+
+# Every benchmark, written to bench/README.md (about ten minutes; see bench/README.md).
+bench: install-test wrk
 	$(BIN)/python -m bench
