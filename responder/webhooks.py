@@ -70,22 +70,27 @@ class WebhookPoster:
         try:
             answer = self._session.post(url, json=payload, headers=headers, timeout=timeout)
         except requests.Timeout:
-            # The receiver may have got it; it can tell a repeat by X-Responder-Delivery.
+            # The receiver may have got it; it tells a repeat by X-Responder-Delivery, so the
+            # POST is simply tried again (the code marks it as not needing a history lookup).
             raise ProviderError(
-                f"no answer from {url} within {timeout:g} s", kind=ErrorKind.TRANSIENT
+                f"no answer from {url} within {timeout:g} s",
+                kind=ErrorKind.TRANSIENT,
+                code="timeout",
             ) from None
         except requests.RequestException as exc:
             raise ProviderError(
-                f"cannot reach {url}: {type(exc).__name__}", kind=ErrorKind.TRANSIENT
+                f"cannot reach {url}: {type(exc).__name__}",
+                kind=ErrorKind.TRANSIENT,
+                code="unreachable",
             ) from None
         status = answer.status_code
         if 200 <= status < 300:
             return SendResult(provider_message_id=f"HTTP {status}")
         if status in (408, 429) or status >= 500:
-            kind = ErrorKind.RATE_LIMITED if status == 429 else ErrorKind.TRANSIENT
+            # TRANSIENT even for 429: a busy receiver must not pause the SMS senders.
             raise ProviderError(
                 f"{url} answered HTTP {status}",
-                kind=kind,
+                kind=ErrorKind.TRANSIENT,
                 code=status,
                 status=status,
                 retry_after=_retry_after(answer),

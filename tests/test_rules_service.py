@@ -342,3 +342,17 @@ def test_an_edit_goes_live_and_a_broken_one_is_refused(live, rules_dir):
     assert replies(services, OTHER) == ["Open 9-5."]
     assert [m.ruleset_version for m in rows(services, direction="in")] == [old, new, new]
     assert "unknown variable 'opening'" in str(services.rules.last_problems[0])
+
+
+def test_a_busy_receiver_is_retried_without_holding_back_replies(live, rules_dir, receiver):
+    url, services = live
+    use_rules(services, rules_dir, HOOK_RULES.replace("{url}", receiver.url))
+    receiver.fail_next(429)
+    post(url, 304, "order 9")
+    hook = wait_until(lambda: [m for m in rows(services, kind="webhook") if m.status == "sent"])[0]
+    assert hook.attempts == 2
+    # A receiver's 429 is its own business: SMS replies are not paused for it.
+    post(url, 305, "order 10", source=OTHER)
+    wait_until(
+        lambda: [m for m in rows(services, kind="reply", their_number=OTHER) if m.status == "sent"]
+    )
