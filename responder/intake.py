@@ -180,6 +180,23 @@ def receive_sms(
         text=item.sms_body,
         callback_id=callback_id,
     )
+    decision = decide_inbound(conn, services, ruleset, thread, message_id, item.sms_body, now)
+    apply_decision(conn, services, thread, message_id, decision, now)
+    if not services.config.store_bodies:
+        forget_text(conn, message_id)  # metadata only: the text has been decided on
+    return message_id
+
+
+def decide_inbound(
+    conn: Connection,
+    services: Services,
+    ruleset: Ruleset,
+    thread: Thread,
+    message_id: int,
+    text: str,
+    now: datetime,
+) -> Decision:
+    """The decision on an inbound message stored in *thread*: compliance first, then rules."""
     recent: list[datetime] = []
     if ruleset.budget_window is not None:
         recent = recent_reply_times(conn, thread.id, now - ruleset.budget_window)
@@ -188,13 +205,13 @@ def receive_sms(
         conn,
         services.config.compliance,
         thread,
-        item.sms_body,
+        text,
         message_id=message_id,
         ruleset_version=ruleset.version,
         now=now,
     )
-    decision = decide(
-        item.sms_body,
+    return decide(
+        text,
         thread,
         ruleset,
         now,
@@ -202,10 +219,6 @@ def receive_sms(
         recent,
         screen=screen,
     )
-    apply_decision(conn, services, thread, message_id, decision, now)
-    if not services.config.store_bodies:
-        forget_text(conn, message_id)  # metadata only: the text has been decided on
-    return message_id
 
 
 def apply_decision(

@@ -361,6 +361,17 @@ def test_paused_thread_gets_no_automatic_reply_until_resumed(operator, live):
     assert [m.rule_id for m in outbound(services)] == ["hours", "order-status"]
 
 
+def test_paused_thread_still_gets_compliance_answers(operator, live):
+    url, services = live
+    callback(url, sms_callback(60, "hours"))
+    thread_id = thread_ids(operator.get("/dashboard/").text)[0]
+    operator.get(f"/dashboard/threads/{thread_id}")
+    operator.post(f"/dashboard/threads/{thread_id}/pause")
+    callback(url, sms_callback(61, "STOP"))
+    replies = wait_until(lambda: [m for m in outbound(services) if m.kind == "compliance"])
+    assert replies[0].text == services.config.compliance.opt_out_reply
+
+
 def test_segment_counter(operator):
     def count(text: str) -> dict:
         return operator.get("/dashboard/segments", params={"text": text}).json()

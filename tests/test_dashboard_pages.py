@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from responder.compliance.optout import opt_in, opt_out
 from responder.dashboard.chart import daily_chart, last_days
 from responder.secret import Secret
-from responder.store.tables import messages, threads
+from responder.store.tables import consent_ledger, messages, opt_outs, threads
 from tests.support import OUR, sms_callback, wait_until
 from tests.test_dashboard import PASSWORD, Operator, callback
 
@@ -106,6 +106,20 @@ def test_simulator_shows_rule_reply_and_trace_and_stores_nothing(operator, live)
     assert "Winner:</strong> order-status" in page
     assert rows(services, messages) == 0
     assert rows(services, threads) == 0
+
+
+def test_simulator_runs_compliance_first_and_records_no_consent(operator, live):
+    _, services = live
+    operator.get("/dashboard/simulator")
+    response = operator.post(
+        "/dashboard/simulator", {"their": "+447443332213", "ours": OUR, "text": "STOP"}
+    )
+    page = html.unescape(response.text)
+    assert services.config.compliance.opt_out_reply in page
+    assert "compliance keyword" in page
+    assert rows(services, consent_ledger) == 0
+    assert rows(services, opt_outs) == 0
+    assert rows(services, messages) == 0
 
 
 def test_simulator_names_each_bad_field(operator):
