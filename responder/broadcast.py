@@ -33,6 +33,8 @@ PROVIDER = "voximplant-a2p"
 MAX_TEXT_CHARS = 1600
 # How far before a chunk's request its messages may show up in the history (clock skew).
 HISTORY_SLACK = timedelta(minutes=5)
+# A chunk left `sending` this long ago is no longer waited on by any run (it was killed).
+MIN_STALE = timedelta(minutes=1)
 
 
 _PHONE_LIKE = re.compile(r"\+?[\d\s().-]+")
@@ -157,7 +159,11 @@ class BroadcastRun:
                     if not self.report.held:
                         store.finish(conn, self.broadcast.id, self.services.clock())
                     return self.report
-                store.set_status(conn, self.broadcast.id, chunk, store.SENDING, self._now())
+                if not store.claim_chunk(conn, self.broadcast.id, chunk, self._now()):
+                    # Raised inside the transaction, so the partial claim is rolled back.
+                    raise BroadcastError(
+                        "another run of this broadcast is sending right now; let it finish"
+                    )
             self._send_chunk(chunk)
 
     def reconcile(self) -> None:
@@ -166,7 +172,20 @@ class BroadcastRun:
             flight = store.in_flight(conn, self.broadcast.id)
         if not flight:
             return
-        times = [at for _, at in flight if at is not None]
+        now = self._now()
+        stale = max(MIN_STALE, timedelta(seconds=4 * self.services.config.send_timeout_s))
+        recent = [
+            f.sending_at
+            for f in flight
+            if f.status == store.SENDING and f.sending_at is not None and now - f.sending_at < stale
+        ]
+        if recent:
+            after = max(recent) + stale
+            raise BroadcastError(
+                "another run of this broadcast may be waiting for Voximplant's answer right now; "
+                f"if it was stopped, run the same command again after {after:%H:%M:%S} UTC"
+            )
+        times = [f.sending_at for f in flight if f.sending_at is not None]
         since = (min(times) if times else self.broadcast.created_at) - HISTORY_SLACK
         found: dict[str, str | None] = {}
         offset = 0
@@ -188,7 +207,7 @@ class BroadcastRun:
             ) from None
         now = self._now()
         with self.services.engine.begin() as conn:
-            for number, _ in flight:
+            for number in (f.their_number for f in flight):
                 if number in found:
                     self._record(conn, number, "sent", now, provider_message_id=found[number])
                     self.report.reconciled_sent += 1
@@ -242,6 +261,8 @@ class BroadcastRun:
                     f"Voximplant refused the chunk: {exc}; fix that and run the same command "
                     "again to resume"
                 ) from None
+            with self.services.engine.begin() as conn:
+                store.set_status(conn, self.broadcast.id, chunk, store.INTERRUPTED, self._now())
             raise BroadcastError(
                 f"interrupted: {exc}; the chunk may have been sent. Run the same command again: "
                 "it checks the A2P history first and sends nobody a second copy"

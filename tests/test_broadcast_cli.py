@@ -9,7 +9,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -291,7 +291,15 @@ def test_a_killed_broadcast_resumes_without_a_second_copy(vox_config, fake, tmp_
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
 
-    resumed = broadcast(vox_config, path, "--chunk-size", "10")
+    too_soon = broadcast(vox_config, path, "--chunk-size", "10")
+    assert too_soon.exit_code == 1
+    assert "another run of this broadcast may be waiting for Voximplant's answer" in (
+        too_soon.output
+    )
+    assert len(a2p_requests(fake)) == 1
+
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    resumed = broadcast(vox_config, path, "--chunk-size", "10", now=later)
 
     assert resumed.exit_code == 0, resumed.output
     assert "interrupted chunk: 10 found sent in the history, 0 unknown" in resumed.output

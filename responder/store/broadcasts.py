@@ -24,6 +24,8 @@ PENDING, SENDING, SENT, FAILED, OPTED_OUT, UNKNOWN = (
 )
 # In the recipient's quiet hours during a run: pending again at the start of the next run.
 HELD = "held"
+# The run saw its request fail without an answer and stopped: the next run settles these.
+INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -120,15 +122,40 @@ def next_pending(
     )
 
 
-def in_flight(conn: Connection, broadcast_id: int) -> list[tuple[str, datetime | None]]:
-    """Recipients a request went out for without its answer recorded (an interrupted run)."""
+@dataclass(frozen=True)
+class InFlight:
+    """A recipient a request went out for whose answer was never recorded."""
+
+    their_number: str
+    status: str  # sending (a run may still be waiting for the answer) or interrupted
+    sending_at: datetime | None
+
+
+def in_flight(conn: Connection, broadcast_id: int) -> list[InFlight]:
+    """Recipients a request went out for without its answer recorded."""
     rows = conn.execute(
-        select(broadcast_recipients.c.their_number, broadcast_recipients.c.sending_at)
+        select(
+            broadcast_recipients.c.their_number,
+            broadcast_recipients.c.status,
+            broadcast_recipients.c.sending_at,
+        )
         .where(broadcast_recipients.c.broadcast_id == broadcast_id)
-        .where(broadcast_recipients.c.status == SENDING)
+        .where(broadcast_recipients.c.status.in_([SENDING, INTERRUPTED]))
         .order_by(broadcast_recipients.c.position)
     ).all()
-    return [(row.their_number, utc(row.sending_at)) for row in rows]
+    return [InFlight(row.their_number, row.status, utc(row.sending_at)) for row in rows]
+
+
+def claim_chunk(conn: Connection, broadcast_id: int, numbers: Sequence[str], now: datetime) -> bool:
+    """Mark pending *numbers* as sending; False when another run took any of them first."""
+    result = conn.execute(
+        update(broadcast_recipients)
+        .where(broadcast_recipients.c.broadcast_id == broadcast_id)
+        .where(broadcast_recipients.c.their_number.in_(list(numbers)))
+        .where(broadcast_recipients.c.status == PENDING)
+        .values(status=SENDING, sending_at=now, updated_at=now)
+    )
+    return result.rowcount == len(numbers)
 
 
 def set_status(
