@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
 from collections.abc import Iterator
 
 import pytest
 import requests
+from sqlalchemy import select
 
+from responder import create_app
+from responder.store.tables import messages
 from tests.fakes.keys import KEY_ID, key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
-from tests.processes import gunicorn, service_env
-from tests.support import ACCOUNT_ID, API_KEY, THEIRS, batch, sms_callback, wait_until
+from tests.processes import BIN, ROOT, gunicorn, service_env
+from tests.support import ACCOUNT_ID, API_KEY, THEIRS, batch, serve, sms_callback, wait_until
 
 SALT = "log-test-salt-4f9a"
 ADMIN_PASSWORD = "correct horse battery staple 42"
@@ -121,3 +126,52 @@ def sign_in(url: str, password: str) -> None:
     form = browser.get(f"{url}/dashboard/login", timeout=10).text
     fields = dict(re.findall(r'name="(csrf_token|next)" value="([^"]*)"', form))
     browser.post(f"{url}/dashboard/login", data={**fields, "password": password}, timeout=10)
+
+
+def test_worker_process_logs_json_on_stdout_under_the_callback_request_id(config):
+    app = create_app(config, start_sender=False)
+    services = app.extensions["responder"]
+    with serve(app) as url:
+        answer = requests.post(
+            f"{url}/voximplant/callback",
+            data=batch(sms_callback(61, "hours")),
+            headers={"X-Request-Id": "worker-61"},
+            timeout=10,
+        )
+    assert answer.status_code == 200
+    env = service_env(
+        config.data_dir,
+        config.rules_dir,
+        DATABASE_URL=config.database_url,
+        VOXIMPLANT_CALLBACK_SALT=config.callback_salt.reveal(),
+        VOXIMPLANT_API_KEY=config.api_key.reveal(),
+    )
+    worker = subprocess.Popen(
+        [str(BIN / "responder"), "sender", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def sent() -> bool:
+        with services.engine.connect() as conn:
+            statuses = conn.execute(
+                select(messages.c.status).where(messages.c.direction == "out")
+            ).scalars()
+            return list(statuses) == ["sent"]
+
+    try:
+        wait_until(sent, timeout=30)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=60)
+        services.engine.dispose()
+    assert worker.returncode == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert any(
+        e.get("request_id") == "worker-61" and "sent to 447443332212" in e["event"] for e in events
+    ), out
+    assert any(e["event"].startswith("signal 15: finishing the send in flight") for e in events)
+    assert config.api_key.reveal() not in out + err
