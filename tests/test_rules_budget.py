@@ -148,5 +148,6 @@ def test_explain_counts_replies_given_on_the_command_line(tmp_path: Path) -> Non
     assert "winner    hours" in result.output
     assert "reply     (no reply)" in result.output
     assert "budget used up" in result.output
+    assert "budget    2 per 1h automatic replies; 2 used" in result.output
     result = runner.invoke(rules, ["explain", "--replied", "5m", str(rules_dir), "hours"])
     assert "reply     'Open 9-5.'" in result.output

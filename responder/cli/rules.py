@@ -176,5 +176,9 @@ def explain(
         recent_replies=recent,
     )
     click.echo(f"rules     {rules_dir} (version {ruleset.version}, time zone {ruleset.timezone})")
+    budget = ruleset.budget_for(ctx.our_number)
+    if budget is not None:
+        used = sum(1 for at in recent if now - at < budget.per)
+        click.echo(f"budget    {budget} automatic replies; {used} used")
     for line in ruleset.evaluate(ctx, verbose=True).trace.lines():
         click.echo(line)
