@@ -12,13 +12,27 @@ _NON_DIGITS = re.compile(r"\D+")
 
 
 def normalise_number(raw: str) -> str:
-    """Return *raw* as digits-only E.164 (no '+'), or raise InvalidNumberError."""
+    """Return *raw* as digits-only E.164 (no '+'), or raise InvalidNumberError.
+
+    Accepted: `+44 7443 332212`, `00447443332212`, `447443332212`, with any spacing,
+    brackets or dashes. A national number (`07443 332212`) is refused, since the country
+    it belongs to cannot be known.
+    """
     text = raw.strip() if isinstance(raw, str) else ""
     if not text:
         raise InvalidNumberError("empty phone number")
-    candidate = text if text.startswith("+") else "+" + text.lstrip("0")
-    if text.startswith("00"):
-        candidate = "+" + text[2:]
+    digits = digits_only(text)
+    if not digits:
+        raise InvalidNumberError(f"{raw!r} is not a phone number: it has no digits")
+    international = text.lstrip("( ").startswith("+")
+    if not international and digits.startswith("00"):
+        text, international = "+" + digits[2:], True
+    if not international and digits.startswith("0"):
+        raise InvalidNumberError(
+            f"{raw!r} is a national number: give it with its country code, "
+            "e.g. +44 7443 332212 or 447443332212"
+        )
+    candidate = text if international else "+" + text
     try:
         parsed = phonenumbers.parse(candidate, None)
     except phonenumbers.NumberParseException as exc:
