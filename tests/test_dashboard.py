@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from responder import create_app
@@ -95,19 +95,27 @@ def route_urls(app) -> Iterator[tuple[str, str, str]]:
             yield rule.endpoint, method, path
 
 
+def registered_routes(config) -> list[tuple[str, str, str]]:
+    """route_urls of an app built from *config*; fails on a /dashboard URL outside the blueprint."""
+    app = create_app(config, start_sender=False)
+    try:
+        outside = [
+            r.rule
+            for r in app.url_map.iter_rules()
+            if r.rule.startswith("/dashboard") and not r.endpoint.startswith("dashboard.")
+        ]
+        assert outside == []  # anything under /dashboard is the blueprint's, so guard() covers it
+        return list(route_urls(app))
+    finally:
+        app.extensions["responder"].engine.dispose()
+
+
 # --- sign-in and the guard on every route ------------------------------------------------
 
 
 def test_every_dashboard_route_needs_sign_in(live):
     url, services = live
-    app = create_app(services.config, start_sender=False)
-    routes = list(route_urls(app))
-    outside = [
-        r.rule
-        for r in app.url_map.iter_rules()
-        if r.rule.startswith("/dashboard") and not r.endpoint.startswith("dashboard.")
-    ]
-    assert outside == []  # anything under /dashboard is the blueprint's, so guard() covers it
+    routes = registered_routes(services.config)
     assert {e for e, _, _ in routes} >= {"dashboard.inbox", "dashboard.thread", "dashboard.reply"}
     callback(url, sms_callback(1, "hours"))  # thread 1 exists, so a leak would show its data
     stranger = requests.Session()
@@ -131,8 +139,7 @@ def test_every_dashboard_route_needs_sign_in(live):
 def test_every_write_needs_the_csrf_token(operator, live):
     url, services = live
     callback(url, sms_callback(2, "hours"))
-    app = create_app(services.config, start_sender=False)
-    writes = [(e, p) for e, m, p in route_urls(app) if m == "POST"]
+    writes = [(e, p) for e, m, p in registered_routes(services.config) if m == "POST"]
     assert len(writes) >= 4
     for endpoint, path in writes:
         for token in (None, "forged-" + operator.token[7:]):
@@ -291,6 +298,22 @@ def test_thread_shows_messages_history_and_decision_trace(operator, live):
     assert "sending" in history
     assert "Decision trace" in page
     assert "Winner:</strong> order-status" in page
+
+
+def test_long_thread_pages_back_fifty_messages_at_a_time(operator, live):
+    url, services = live
+    callback(url, *[sms_callback(200 + i, f"note number {i}") for i in range(60)])
+    with services.engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(messages)).scalar_one()
+    thread_id = thread_ids(operator.get("/dashboard/").text)[0]
+    newest = operator.get(f"/dashboard/threads/{thread_id}").text
+    assert newest.count('<li class="message') == 50
+    assert "note number 59" in newest
+    older = re.search(r'href="([^"]+)">Older messages', newest).group(1)
+    rest = operator.get(older).text
+    assert rest.count('<li class="message') == total - 50
+    assert "note number 0<" in rest
+    assert "Newest messages" in rest
 
 
 def test_unknown_thread_is_a_404_page(operator):

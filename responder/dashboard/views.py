@@ -107,8 +107,9 @@ def _render_thread(
         thread = _get_thread(conn, thread_id)
         rows = thread_page(conn, thread.id, limit=THREAD_PAGE + 1, before_id=before_id)
         events = histories(conn, [m["id"] for m in rows])
-    older = rows[0]["id"] if len(rows) > THREAD_PAGE else None
-    rows = rows[-THREAD_PAGE:] if older else rows
+    more = len(rows) > THREAD_PAGE
+    rows = rows[-THREAD_PAGE:]
+    older = rows[0]["id"] if more else None  # the oldest shown: the next page ends before it
     if before_id is None and thread.unread:
         with svc.engine.begin() as conn:
             mark_read(conn, thread.id)
