@@ -14,6 +14,8 @@ from werkzeug.security import generate_password_hash
 
 from responder import create_app
 from responder.compliance.optout import opt_out
+from responder.config import Config
+from responder.errors import ConfigError
 from responder.secret import Secret
 from responder.store.tables import messages
 from tests.support import OUR, THEIRS, batch, serve, sms_callback, wait_until
@@ -200,6 +202,23 @@ def test_session_cookie_is_secure_httponly_samesite_by_default(config):
     assert "Secure" in cookie
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize(
+    ("value", "secure"), [(None, True), ("false", False), ("off", False), ("1", True)]
+)
+def test_cookie_secure_setting(rules_dir, tmp_path, value, secure):
+    env = {"RESPONDER_RULES_DIR": str(rules_dir), "RESPONDER_DATA_DIR": str(tmp_path / "d")}
+    if value is not None:
+        env["RESPONDER_COOKIE_SECURE"] = value
+    assert Config.from_env(env).cookie_secure is secure
+
+
+def test_cookie_secure_setting_names_a_bad_value(rules_dir, tmp_path):
+    env = {"RESPONDER_RULES_DIR": str(rules_dir), "RESPONDER_COOKIE_SECURE": "maybe"}
+    with pytest.raises(ConfigError) as caught:
+        Config.from_env(env, cwd=tmp_path)
+    assert "RESPONDER_COOKIE_SECURE: expected true or false (got 'maybe')" in caught.value.problems
 
 
 def test_sign_in_returns_only_to_a_dashboard_page(live):

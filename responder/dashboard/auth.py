@@ -150,6 +150,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
+    """The sign-in form; a right password opens a new session, failures are counted."""
     password = services().config.admin_password
     if password is None:  # guard() has answered 404 already; this narrows the type
         abort(404)
@@ -185,5 +186,6 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    """End the session."""
     session.clear()
     return redirect(url_for("dashboard.login"))

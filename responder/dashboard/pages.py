@@ -45,6 +45,7 @@ def _int_arg(name: str) -> int | None:
 
 @bp.get("/optouts")
 def optouts() -> ResponseReturnValue:
+    """Who is opted out now, and the consent ledger, each paged and filtered by number."""
     number = _number_filter()
     offset = _int_arg("offset") or 0
     before = _int_arg("before")
@@ -65,6 +66,7 @@ def optouts() -> ResponseReturnValue:
 
 @bp.get("/rules")
 def rules() -> ResponseReturnValue:
+    """The live rule set, its reload problems, hits per rule per day, rules never fired."""
     svc = services()
     holder = svc.rules
     try:

@@ -53,6 +53,7 @@ def _parse_cursor(raw: str) -> tuple[datetime, int]:
 
 @bp.get("/")
 def inbox() -> ResponseReturnValue:
+    """Threads by last activity, 50 a page, filtered by number digits or message text."""
     query = request.args.get("q", "").strip()
     if len(query) > MAX_SEARCH:
         abort(400, f"search text is limited to {MAX_SEARCH} characters")
@@ -132,6 +133,7 @@ def _render_thread(
 
 @bp.get("/threads/<int:thread_id>")
 def thread(thread_id: int) -> ResponseReturnValue:
+    """One thread's messages with history and decision traces; opening it marks it read."""
     before = request.args.get("before")
     if before is not None and not before.isdigit():
         abort(400, f"'before' must be a message id (got {before!r})")
@@ -163,6 +165,7 @@ def reply(thread_id: int) -> ResponseReturnValue:
 
 @bp.post("/threads/<int:thread_id>/pause")
 def pause(thread_id: int) -> ResponseReturnValue:
+    """Hand the thread to a person: no automatic replies for RESPONDER_HANDOFF_IDLE."""
     svc = services()
     until = svc.clock() + timedelta(seconds=svc.config.handoff_idle_s)
     with svc.engine.begin() as conn:
@@ -174,6 +177,7 @@ def pause(thread_id: int) -> ResponseReturnValue:
 
 @bp.post("/threads/<int:thread_id>/resume")
 def resume(thread_id: int) -> ResponseReturnValue:
+    """Give the thread back to the rules."""
     svc = services()
     with svc.engine.begin() as conn:
         _get_thread(conn, thread_id)
