@@ -55,6 +55,7 @@ class Config:
     status_poll_s: float = 0.0
     store_bodies: bool = True  # False: keep message metadata, drop texts once handled or sent
     funds_hold_s: float = 60.0  # insufficient funds: hold the queue this long, then probe again
+    send_lease_s: float | None = None  # a claim's lease; None: 4 send timeouts + 30 s, >= 60 s
     rules_reload_interval_s: float = 1.0
     handoff_idle_s: float = 24 * 3600.0
     admin_password: Secret | None = None
@@ -185,6 +186,38 @@ class _Reader:
         if result < minimum:
             self.problems.append(f"{name}: must be at least {minimum} (got {value!r})")
         return result
+
+    def retry_delays(self) -> tuple[float, ...]:
+        default = Config.retry_delays_s
+        raw = self.get("RESPONDER_RETRY_DELAYS")
+        if raw is None:
+            return default
+        try:
+            delays = tuple(float(part) for part in raw.replace(" ", "").split(","))
+        except ValueError:
+            delays = ()
+        if not delays or any(d <= 0 for d in delays):
+            self.problems.append(
+                "RESPONDER_RETRY_DELAYS: expected positive seconds separated by commas, "
+                f"e.g. 2,10,60,300,1800 (got {raw!r})"
+            )
+            return default
+        return delays
+
+    def send_lease(self) -> float | None:
+        if self.get("RESPONDER_SEND_LEASE") is None:
+            return None
+        lease = self.number("RESPONDER_SEND_LEASE", 60.0, minimum=1)
+        try:  # RESPONDER_SEND_TIMEOUT reports its own problems
+            timeout = float(self.get("RESPONDER_SEND_TIMEOUT") or 10.0)
+        except ValueError:
+            return lease
+        if lease < 4 * timeout:
+            self.problems.append(
+                f"RESPONDER_SEND_LEASE: must be at least 4 times RESPONDER_SEND_TIMEOUT "
+                f"({4 * timeout:g} s), or a slow send could be sent twice (got {lease:g})"
+            )
+        return lease
 
     def flag(self, name: str, default: bool) -> bool:
         value = self.get(name)
@@ -363,6 +396,8 @@ class _Reader:
             status_poll_s=self.number("RESPONDER_STATUS_POLL", 0.0, minimum=0),
             store_bodies=self.flag("RESPONDER_STORE_BODIES", True),
             funds_hold_s=self.number("RESPONDER_FUNDS_HOLD", 60.0, minimum=1),
+            retry_delays_s=self.retry_delays(),
+            send_lease_s=self.send_lease(),
             handoff_idle_s=self.number("RESPONDER_HANDOFF_IDLE", 24 * 3600.0, minimum=60),
             admin_password=self.secret("RESPONDER_ADMIN_PASSWORD"),
             secret_key=self.secret("RESPONDER_SECRET_KEY") or Secret(""),

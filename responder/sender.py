@@ -50,6 +50,9 @@ MAX_SLOT_WAIT_S = 5.0
 # Pauses of all sending: rate limits start short, missing money long; both double in a row.
 RATE_LIMIT_PAUSE_S = (1.0, 60.0)
 FUNDS_PAUSE_MAX_S = 900.0
+# After an unanswered request, wait at least this many send timeouts before looking in the
+# provider's history and sending again.
+UNCERTAIN_WAIT_TIMEOUTS = 3
 # The gateway's clock and ours differ a little: look this far back in its history.
 HISTORY_SLACK = timedelta(minutes=2)
 
@@ -65,7 +68,8 @@ class Sender:
         self.owner = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         # Longer than everything one send may take: compliance check, history check, and the
         # send itself twice (a refused token is renewed and the request repeated once).
-        self.lease_s = max(60.0, 4 * services.config.send_timeout_s + 30.0)
+        config = services.config
+        self.lease_s = config.send_lease_s or max(60.0, 4 * config.send_timeout_s + 30.0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._listener: threading.Thread | None = None
@@ -269,8 +273,16 @@ class Sender:
         elif attempt >= config.max_attempts:
             self._give_up(claim, "retry_limit", exc.message, code)
         else:
-            since = (claim.claimed_at or self.services.clock()) if uncertain else None
-            self._retry(claim, exc, uncertain_since=since)
+            if not uncertain:
+                self._retry(claim, exc)
+                return
+            # Give a request that went unanswered time to show in the provider's history:
+            # a gateway may still act on it after we stopped waiting.
+            delay = max(
+                self.retry_delay(attempt, exc), UNCERTAIN_WAIT_TIMEOUTS * config.send_timeout_s
+            )
+            since = claim.claimed_at or self.services.clock()
+            self._retry(claim, exc, uncertain_since=since, delay_s=delay)
             return
         log.warning("message %s: %s (%s)", claim.message_id, exc, exc.kind.value)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.parser import BytesParser
@@ -170,6 +172,9 @@ class FakeVoximplant:
             "created": "2024-01-15 09:30:00",
         }
         self._scripts: list[_Script] = []
+        self._chaos: tuple[random.Random, dict[str, float], str, float, float] | None = None
+        self.injected: Counter[str] = Counter()  # faults chaos() injected, by name
+        self.in_flight = 0  # requests received and not yet answered
         self._lock = threading.RLock()
         self._closing = threading.Event()
         self._next_id = 500000
@@ -275,6 +280,35 @@ class FakeVoximplant:
         """Close the connection without an answer; with *processed*, only after acting on it."""
         self._script(_Script("drop", n, method, processed=processed))
 
+    def chaos(
+        self, faults: Mapping[str, float], *, seed: int = 0, method: str = "SendSmsMessage",
+        stall_s: float = 2.0, slow_s: float = 0.2,
+    ) -> None:  # fmt: skip
+        """Inject random faults into *method* requests, each name with its probability.
+
+        5xx: HTTP 503, not processed. transient: error 14, not processed. rate_limit: error 340.
+        http_429: HTTP 429. slow: answered after *slow_s*. timeout: processed after *stall_s*
+        (longer than the client waits). lost_answer: processed, then the connection is closed.
+        """
+        unknown = set(faults) - set(CHAOS_FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}; known: {sorted(CHAOS_FAULTS)}")
+        with self._lock:
+            self._chaos = (random.Random(seed), dict(faults), method, stall_s, slow_s)
+
+    def _chaos_script(self, method: str) -> _Script | None:
+        with self._lock:
+            if self._chaos is None or method != self._chaos[2]:
+                return None
+            rng, faults, _, stall_s, slow_s = self._chaos
+            roll = rng.random()
+            for name, chance in faults.items():
+                if roll < chance:
+                    self.injected[name] += 1
+                    return CHAOS_FAULTS[name](stall_s, slow_s)
+                roll -= chance
+        return None
+
     def reset(self) -> None:
         """Forget scripts, recorded requests and errors; the numbers, account and history stay."""
         with self._lock:
@@ -344,8 +378,16 @@ class FakeVoximplant:
     def handle(self, request: RecordedRequest, token: str | None) -> _Answer:
         with self._lock:
             self.requests.append(request)
+            self.in_flight += 1
+        try:
+            return self._handle(request, token)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _handle(self, request: RecordedRequest, token: str | None) -> _Answer:
         self._check_encoding(request)
-        script = self._take_script(request.method)
+        script = self._take_script(request.method) or self._chaos_script(request.method)
         if script is not None:
             if script.answer is not None:
                 return script.answer
@@ -653,6 +695,17 @@ class FakeVoximplant:
         for number in targets:
             number.update(changes)
         return {"result": 1}
+
+
+CHAOS_FAULTS: dict[str, Callable[[float, float], _Script]] = {
+    "5xx": lambda _s, _w: _Script("answer", 1, answer=_Answer(503, "<html>Unavailable</html>")),
+    "transient": lambda _s, _w: _Script("answer", 1, answer=_Answer(200, error_body(14))),
+    "rate_limit": lambda _s, _w: _Script("answer", 1, answer=_Answer(200, error_body(340))),
+    "http_429": lambda _s, _w: _Script("answer", 1, answer=_Answer(429, "Too Many Requests")),
+    "slow": lambda _s, slow: _Script("stall", 1, seconds=slow),
+    "timeout": lambda stall, _w: _Script("stall", 1, seconds=stall),
+    "lost_answer": lambda _s, _w: _Script("drop", 1, processed=True),
+}
 
 
 def _required(params: dict[str, str], name: str) -> str:
