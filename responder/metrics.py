@@ -21,7 +21,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Connection, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from responder.store.db import reading
@@ -37,8 +37,10 @@ log = logging.getLogger(__name__)
 PROVIDER_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 # A callback's reply normally leaves within a second; retries stretch that to hours.
 REPLY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0)
-# The compliance ledger's table, counted once that part of the schema exists.
-OPT_OUT_TABLES = ("opt_outs",)
+# The compliance tables, read once that part of the schema exists: who is opted out now, and
+# the ledger of every opt-out and opt-in.
+OPT_OUTS_TABLE = "opt_outs"
+LEDGER_TABLE = "consent_ledger"
 # Outbox rows that are not SMS to a person (rule actions posting JSON to a URL).
 NOT_REPLIES = frozenset({"webhook"})
 
@@ -156,15 +158,7 @@ class DatabaseCollector(Collector):
             depth, oldest = conn.execute(
                 select(func.count(), func.min(outbox.c.created_at)).select_from(outbox)
             ).one()
-            opt_outs = None
-            ledgers = [metadata.tables[n] for n in OPT_OUT_TABLES if n in metadata.tables]
-            if ledgers:
-                existing = set(inspect(conn).get_table_names())
-                for table in ledgers:
-                    if table.name in existing:
-                        count = select(func.count()).select_from(table)
-                        opt_outs = conn.execute(count).scalar_one()
-                        break
+            consent = list(_consent_gauges(conn))
         yield _pause_gauge(services, now)
         gauge = GaugeMetricFamily("responder_outbox_depth", "Messages waiting in the outbox.")
         gauge.add_metric([], depth)
@@ -176,12 +170,30 @@ class DatabaseCollector(Collector):
         oldest_at = utc(oldest)
         age.add_metric([], 0 if oldest_at is None else (now - oldest_at).total_seconds())
         yield age
-        if opt_outs is not None:
-            ledger = GaugeMetricFamily(
-                "responder_opt_outs", "Numbers opted out, from the compliance ledger."
-            )
-            ledger.add_metric([], opt_outs)
-            yield ledger
+        yield from consent
+
+
+def _consent_gauges(conn: Connection) -> Iterator[Metric]:
+    """Opt-outs now and consent events so far, once the compliance tables exist."""
+    wanted = [n for n in (OPT_OUTS_TABLE, LEDGER_TABLE) if n in metadata.tables]
+    existing = set(inspect(conn).get_table_names()) & set(wanted) if wanted else set()
+    if OPT_OUTS_TABLE in existing:
+        count = select(func.count()).select_from(metadata.tables[OPT_OUTS_TABLE])
+        gauge = GaugeMetricFamily("responder_opt_outs", "Numbers opted out now.")
+        gauge.add_metric([], conn.execute(count).scalar_one())
+        yield gauge
+    if LEDGER_TABLE in existing:
+        ledger = metadata.tables[LEDGER_TABLE]
+        rows = conn.execute(select(ledger.c.action, func.count()).group_by(ledger.c.action)).all()
+        events = GaugeMetricFamily(
+            "responder_consent_events",
+            "Opt-outs and opt-ins recorded in the consent ledger since the start.",
+            labels=["action"],
+        )
+        counts = {"opt_out": 0, "opt_in": 0, **{action: n for action, n in rows}}
+        for action, n in sorted(counts.items()):
+            events.add_metric([action], n)
+        yield events
 
 
 def _pause_gauge(services: Services, now: datetime) -> Metric:

@@ -88,6 +88,8 @@ def test_every_scrape_counts_the_work_of_every_worker(env):
         assert value(samples, "responder_outbox_oldest_age_seconds") == 0
         assert value(samples, "responder_database_up") == 1
         assert value(samples, "responder_opt_outs") == 1
+        assert value(samples, "responder_consent_events", action="opt_out") == 1
+        assert ("responder_consent_events", (("action", "opt_in"),)) in samples
 
 
 def test_metrics_token_is_required_when_set(env):
