@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from responder.compliance.gate import screen_inbound
+from responder.compliance.optout import is_opted_out
 from responder.decide import Decision, decide
 from responder.errors import SignatureError
 from responder.numbers import callback_number
@@ -102,7 +103,7 @@ def handle_batch(services: Services, raw: bytes) -> BatchReport:
             verified.append(callback)
     if not verified:
         return report
-    ruleset = services.rules.current()
+    ruleset = services.rules.serving()
     for callback in verified:
         report.results.append(store_callback(services, ruleset, callback))
     if any(r.outcome is Outcome.ACCEPTED for r in report.results):
@@ -287,6 +288,9 @@ def apply_actions(
             done.append("handoff to a human")
         elif name == "ForwardSms":
             staff = get_or_create_thread(conn, thread.our_number, callback_number(action.to), now)
+            if is_opted_out(conn, staff.our_number, staff.their_number):
+                done.append(f"forward to {staff.their_number} not sent: that number opted out")
+                continue
             queue_text(
                 conn,
                 staff,

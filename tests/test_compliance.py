@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -253,3 +255,23 @@ def test_opt_out_confirmation_goes_within_five_minutes_or_never(start_site, retr
         assert (final.status, final.error_code) == ("failed", "too_old")
         assert site.sent_bodies() == []
     assert final.id == confirmation.id
+
+
+def test_no_forward_to_a_staff_number_that_opted_out(start_site, rules_dir):
+    (rules_dir / "main.yaml").write_text(
+        "rules:\n"
+        "  - id: staff\n"
+        "    keywords: [staff]\n"
+        "    match: first\n"
+        '    reply: "One of our team will text you back shortly."\n'
+        '    forward: {sms: "+447443332299", text: "+{{ their_number }} asks for a person"}\n'
+        'fallback:\n  reply: "Sorry?"\n',
+        encoding="utf-8",
+    )
+    site = start_site()
+    site.text("STOP", source="447443332299")
+    site.text("staff")
+    assert site.sent_bodies() == ["One of our team will text you back shortly."]
+    assert len(site.sent_bodies(to="447443332299")) == 1  # the opt-out confirmation only
+    trace = json.loads(site.last_inbound().trace)
+    assert trace["actions"] == ["forward to 447443332299 not sent: that number opted out"]
