@@ -90,6 +90,7 @@ Index("ix_messages_thread", messages.c.thread_id, messages.c.id)
 Index("ix_messages_provider_id", messages.c.provider, messages.c.provider_message_id)
 Index("ix_messages_created", messages.c.created_at)  # retention: purge by age
 Index("ix_messages_status", messages.c.status, messages.c.updated_at)  # delivery-status polling
+Index("ix_messages_rule", messages.c.rule_id, messages.c.created_at)  # dashboard: hits per rule
 
 message_events = Table(
     "message_events",
