@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import signal
@@ -13,6 +14,7 @@ import requests
 from sqlalchemy import select
 
 from responder import create_app
+from responder.logs import Redactor
 from responder.store.tables import messages
 from tests.fakes.keys import KEY_ID, key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
@@ -175,3 +177,32 @@ def test_worker_process_logs_json_on_stdout_under_the_callback_request_id(config
     ), out
     assert any(e["event"].startswith("signal 15: finishing the send in flight") for e in events)
     assert config.api_key.reveal() not in out + err
+
+
+def test_text_format_keeps_the_request_id(config):
+    stream = io.StringIO()
+    app = create_app(config.with_changes(log_format="text"), start_sender=False, log_stream=stream)
+    services = app.extensions["responder"]
+    with serve(app) as url:
+        requests.post(
+            f"{url}/voximplant/callback",
+            data=batch(sms_callback(71, salt="wrong-salt")),
+            headers={"X-Request-Id": "text-71"},
+            timeout=10,
+        )
+    services.engine.dispose()
+    lines = stream.getvalue().splitlines()
+    refused = [line for line in lines if "callback 71 rejected: security hash mismatch" in line]
+    assert len(refused) == 1
+    assert " WARNING responder.intake [text-71]: " in refused[0]
+    assert not any(line.startswith("{") for line in lines)
+
+
+def test_redactor_masks_a_whole_key_and_each_of_its_lines():
+    pem = key_pair().private_pem
+    redact = Redactor()
+    redact.use([pem, SALT, "abc"])  # too short to mask without masking ordinary words
+    line = pem.splitlines()[3]
+    assert redact(f"key: {pem}") == "key: ***\n"
+    assert redact(f"a wrapped line {line} leaked") == "a wrapped line *** leaked"
+    assert redact(f"salt={SALT}; abc") == "salt=***; abc"
