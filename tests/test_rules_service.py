@@ -11,10 +11,11 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from responder import create_app
 from responder.services import Services
 from responder.store.tables import message_events, messages, threads
 from tests.fakes.webhook_receiver import WebhookReceiver
-from tests.support import OUR, THEIRS, batch, sms_callback, wait_until
+from tests.support import OUR, THEIRS, batch, serve, sms_callback, wait_until
 
 STAFF = "447443332200"
 STALL = "447443332233"
@@ -356,3 +357,24 @@ def test_a_busy_receiver_is_retried_without_holding_back_replies(live, rules_dir
     wait_until(
         lambda: [m for m in rows(services, kind="reply", their_number=OTHER) if m.status == "sent"]
     )
+
+
+def test_without_any_good_rules_messages_are_kept_unanswered(config, rules_dir):
+    write_rules(rules_dir, "rules:\n  - {id: x, match: startswith, reply: hi}\n")
+    app = create_app(config)
+    services: Services = app.extensions["responder"]
+    try:
+        with serve(app) as url:
+            post(url, 351, "hours")
+            inbound = wait_until(lambda: rows(services, direction="in", status="handled"))[0]
+            assert inbound.ruleset_version == "none"
+            assert inbound.rule_id is None
+            # The first good set goes live without a restart.
+            write_rules(rules_dir, LIMIT_RULES)
+            wait_until(lambda: services.rules.serving().version != "none")
+            post(url, 352, "hours")
+            assert wait_until(lambda: replies(services)) == ["Open 9-5."]
+    finally:
+        services.sender.stop()
+        services.rules.stop()
+        services.engine.dispose()

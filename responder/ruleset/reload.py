@@ -13,6 +13,7 @@ from responder.ruleset.problems import Problem, RuleSetError
 from responder.ruleset.ruleset import Ruleset
 
 Fingerprint = tuple[tuple[str, int, int], ...]
+NO_RULES = "none"  # the version recorded while no rule set has loaded
 
 
 class RulesetHolder:
@@ -77,6 +78,16 @@ class RulesetHolder:
         if ruleset is None:
             raise RuleSetError(self.last_problems)
         return ruleset
+
+    def serving(self) -> Ruleset:
+        """The live rule set, or an empty one (version "none") while no good set has loaded.
+
+        With the empty set, messages are still stored, unanswered, instead of being refused.
+        """
+        try:
+            return self.current()
+        except RuleSetError:
+            return Ruleset(files=[], rules=[], fallbacks=[], version=NO_RULES, problems=[])
 
     def _stat(self) -> Fingerprint:
         try:
