@@ -12,10 +12,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench import bench_rules, database, pipeline, readme, throughput
+from bench import bench_rules, database, pipeline, readme, throughput, writers
 from bench.machine import describe
 
-PARTS = ("throughput", "latency", "rules", "database")
+PARTS = ("throughput", "latency", "writers", "rules", "database")
 PG_URL = os.environ.get("RESPONDER_BENCH_DATABASE_URL", database.PG_URL)
 
 
@@ -59,6 +59,11 @@ def main() -> None:
             runs = pipeline.measure(workdir / "pipeline", loads)
             emit("Acknowledgement latency", pipeline.report_ack(runs[0], machine), write=write)
             emit("Callback to reply", pipeline.report_reply(runs, machine), write=write)
+        if "writers" in parts:
+            print("SQLite writers", flush=True)
+            machine = describe()
+            result = writers.measure(workdir / "writers", seconds=2 if quick else 10)
+            emit("SQLite writers", writers.report(result, machine), write=write)
         if "rules" in parts:
             print("Rule matching and reload", flush=True)
             section = bench_rules.run(messages=2_000 if quick else bench_rules.MESSAGES)
