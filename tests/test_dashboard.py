@@ -422,6 +422,8 @@ def test_segment_counter(operator):
     assert count("x" * 161)["segments"] == 2
     assert count("Привет")["encoding"] == "UCS-2"
     assert count("a " * 400)["messages"] == 2
+    # It never writes the session back, so it cannot undo a form post's flash message.
+    assert "Set-Cookie" not in operator.get("/dashboard/segments?text=hi").headers
     too_long = operator.get("/dashboard/segments", params={"text": "x" * 5000})
     assert too_long.status_code == 400
     assert "limited to" in too_long.json()["error"]

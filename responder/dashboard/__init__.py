@@ -32,6 +32,10 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SECURE=config.cookie_secure,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        # A session lasts SESSION_LIFETIME from sign-in. Refreshing the cookie on every answer
+        # would also let a background request (the segment counter) write back a session it
+        # read before a form post changed it, losing that post's message.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     app.extensions["responder.dashboard.limiter"] = auth.LoginLimiter()
     app.register_blueprint(bp)

@@ -20,6 +20,7 @@ document.querySelectorAll("textarea[data-segments-url]").forEach(function (box) 
       })
       .catch(function () { out.textContent = ""; });
   }
+  if (box.form) box.form.addEventListener("submit", function () { clearTimeout(timer); asked++; });
   box.addEventListener("input", function () {
     clearTimeout(timer);
     timer = setTimeout(show, 120);
