@@ -275,3 +275,29 @@ def test_no_forward_to_a_staff_number_that_opted_out(start_site, rules_dir):
     assert len(site.sent_bodies(to="447443332299")) == 1  # the opt-out confirmation only
     trace = json.loads(site.last_inbound().trace)
     assert trace["actions"] == ["forward to 447443332299 not sent: that number opted out"]
+
+
+def test_an_operator_records_an_opt_out_made_by_phone(start_site):
+    site = start_site()
+    runner = CliRunner()
+    with site.app.app_context():
+        out = runner.invoke(consent, ["opt-out", "+44 7443 332212", "--note", "asked by phone"])
+        again = runner.invoke(consent, ["opt-out", THEIRS])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith(f"{THEIRS} opted out from all our numbers (ledger entry ")
+    assert again.output.startswith(f"{THEIRS} was already opted out from all our numbers")
+    site.text("hours", destination=OTHER_OURS)
+    assert site.sent_bodies() == []
+    with site.app.app_context():
+        back = runner.invoke(consent, ["opt-in", THEIRS, "--ours", OUR, "--note", "signed form"])
+        bad = runner.invoke(consent, ["opt-in", "07443 332212"])
+    assert back.output.startswith(f"{THEIRS} opted back in from {OUR}")
+    assert bad.exit_code == 1
+    assert "is a national number" in bad.output
+    site.text("hours")
+    assert site.sent_bodies() == [HOURS]
+    assert [(e["action"], e["text"]) for e in site.ledger()] == [
+        ("opt_out", "asked by phone"),
+        ("opt_out", "recorded by an operator"),
+        ("opt_in", "signed form"),
+    ]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 from flask import current_app, has_app_context
 from flask.cli import NoAppException, ScriptInfo, with_appcontext
 
 from responder.cli.context import services
+from responder.compliance.optout import opt_in, opt_out
 from responder.compliance.settings import ComplianceSettings
 from responder.errors import InvalidNumberError, ResponderError
 from responder.numbers import normalise_number
@@ -29,6 +32,10 @@ def configured_compliance() -> ComplianceSettings:
     return app.extensions["responder"].config.compliance  # type: ignore[no-any-return]
 
 
+def _ours(number: str) -> str:
+    return "all our numbers" if number == ACCOUNT_WIDE else number
+
+
 @click.group()
 def consent() -> None:
     """Opt-outs: who is opted out, and every opt-out and opt-in received."""
@@ -45,7 +52,7 @@ def list_opt_outs() -> None:
         return
     click.echo(f"{'theirs':<16} {'from':<16} opted out at")
     for row in rows:
-        ours = "all our numbers" if row["our_number"] == ACCOUNT_WIDE else row["our_number"]
+        ours = _ours(row["our_number"])
         at = row["opted_out_at"].strftime("%Y-%m-%d %H:%M:%S")
         click.echo(f"{row['their_number']:<16} {ours:<16} {at}")
 
@@ -68,14 +75,57 @@ def show_consent(number: str) -> None:
     for entry in history:
         at = entry["at"].strftime("%Y-%m-%d %H:%M:%S")
         click.echo(
-            f"{at} {entry['action']:<8} to {entry['our_number']} ({entry['scope']} scope, "
+            f"{at} {entry['action']:<8} to {_ours(entry['our_number'])} ({entry['scope']} scope, "
             f"rules {entry['ruleset_version'] or '-'}): {entry['text']!r}"
         )
     if now_out:
-        froms = ", ".join(
-            "all our numbers" if r["our_number"] == ACCOUNT_WIDE else r["our_number"]
-            for r in now_out
-        )
+        froms = ", ".join(_ours(r["our_number"]) for r in now_out)
         click.echo(f"{theirs} is opted out of {froms}")
     else:
         click.echo(f"{theirs} is not opted out")
+
+
+NUMBER_HELP = "Only from this number of ours; without it, from every number of ours."
+
+
+def _record(action: str, number: str, ours: str | None, note: str) -> None:
+    try:
+        theirs = normalise_number(number)
+        our_number = normalise_number(ours) if ours else None
+    except InvalidNumberError as exc:
+        raise click.ClickException(str(exc)) from None
+    svc = services()
+    settings = replace(svc.config.compliance, scope="number" if our_number else "account")
+    record = opt_out if action == "opt-out" else opt_in
+    with svc.engine.begin() as conn:
+        result = record(conn, settings, our_number or ACCOUNT_WIDE, theirs, note, svc.clock())
+    where = f"from {our_number}" if our_number else "from all our numbers"
+    if action == "opt-out":
+        state = "opted out" if result.changed else "was already opted out"
+        extra = f"; {len(result.cancelled)} waiting message(s) failed" if result.cancelled else ""
+    else:
+        state = "opted back in" if result.changed else "was not opted out"
+        extra = ""
+    click.echo(f"{theirs} {state} {where} (ledger entry {result.ledger_id}){extra}")
+
+
+@consent.command("opt-out")
+@click.argument("number")
+@click.option("--ours", help=NUMBER_HELP)
+@click.option("--note", default="recorded by an operator", show_default=True,
+              help="How the request came in, kept in the ledger.")  # fmt: skip
+@with_appcontext
+def record_opt_out(number: str, ours: str | None, note: str) -> None:
+    """Opt NUMBER out on a request made another way (phone, email, in person); no SMS is sent."""
+    _record("opt-out", number, ours, note)
+
+
+@consent.command("opt-in")
+@click.argument("number")
+@click.option("--ours", help=NUMBER_HELP)
+@click.option("--note", default="recorded by an operator", show_default=True,
+              help="How the consent was given, kept in the ledger.")  # fmt: skip
+@with_appcontext
+def record_opt_in(number: str, ours: str | None, note: str) -> None:
+    """Opt NUMBER back in when they gave consent another way; no SMS is sent."""
+    _record("opt-in", number, ours, note)
