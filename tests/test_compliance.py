@@ -301,3 +301,23 @@ def test_an_operator_records_an_opt_out_made_by_phone(start_site):
         ("opt_out", "recorded by an operator"),
         ("opt_in", "signed form"),
     ]
+
+
+def test_no_rule_answers_a_compliance_word_not_even_a_catch_all(start_site, rules_dir):
+    (rules_dir / "main.yaml").write_text(
+        "rules:\n"
+        "  - id: everything\n"
+        "    match: regex\n"
+        "    pattern: '.*'\n"
+        '    reply: "Thanks for your message!"\n',
+        encoding="utf-8",
+    )
+    site = start_site()
+    site.text("hello")
+    site.text("Stop!")
+    site.text("help")
+    bodies = site.sent_bodies()
+    assert bodies[0] == "Thanks for your message!"
+    assert bodies[1].startswith(STOPPED)
+    assert bodies[2] == DEFAULT_HELP_REPLY
+    assert len(bodies) == 3
