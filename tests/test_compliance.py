@@ -321,3 +321,25 @@ def test_no_rule_answers_a_compliance_word_not_even_a_catch_all(start_site, rule
     assert bodies[1].startswith(STOPPED)
     assert bodies[2] == DEFAULT_HELP_REPLY
     assert len(bodies) == 3
+
+
+def test_stop_leaves_url_forwards_alone(start_site, rules_dir):
+    (rules_dir / "main.yaml").write_text(
+        "rules:\n"
+        "  - id: order\n"
+        "    keywords: [order]\n"
+        "    match: first\n"
+        '    reply: "Noted."\n'
+        '    forward: {url: "http://127.0.0.1:9/hooks/sms"}\n'
+        'fallback:\n  reply: "Sorry?"\n',
+        encoding="utf-8",
+    )
+    site = start_site()
+    site.text("order 5")
+    site.services.wakeup.set()
+    # Nothing listens on the discard port, so the forward waits for a retry.
+    wait_until(lambda: [m for m in site.outbound() if m.kind == "webhook" and m.attempts >= 1])
+    site.text("STOP", gap_s=1)
+    hook = next(m for m in site.outbound() if m.kind == "webhook")
+    assert hook.status != "failed"
+    assert hook.error_code != "opted_out"

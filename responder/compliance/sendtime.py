@@ -15,12 +15,12 @@ from responder.store.db import reading
 from responder.store.outbox import Claim, mark_failed
 from responder.store.rows import utc
 from responder.store.tables import messages
-from responder.store.withheld import OPTED_OUT, hold_claim
+from responder.store.withheld import NEVER_WITHHELD, OPTED_OUT, hold_claim
 
 log = logging.getLogger(__name__)
 
 # Rows that are not an SMS to the person in the thread, or that must reach them regardless.
-ALWAYS_SENT = frozenset({"compliance", "webhook"})
+ALWAYS_SENT = frozenset(NEVER_WITHHELD)
 CONFIRMATION_WINDOW = timedelta(minutes=5)
 
 

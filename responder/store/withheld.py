@@ -12,6 +12,8 @@ from responder.store.tables import messages, outbox, threads
 from responder.store.threads import set_message_status
 
 OPTED_OUT = "opted_out"
+# Compliance answers must reach the person; URL forwards are not messages to them at all.
+NEVER_WITHHELD = ("compliance", "webhook")
 
 
 QUIET_HOURS = "quiet_hours"
@@ -56,7 +58,7 @@ def hold_claim(engine: Engine, claim: Claim, until: datetime, now: datetime) -> 
 def fail_waiting(
     conn: Connection, our_number: str | None, their_number: str, now: datetime
 ) -> list[int]:
-    """Fail every unclaimed, non-compliance message waiting for *their_number* as opted out.
+    """Fail every unclaimed SMS (not a compliance answer) waiting for *their_number*: opted out.
 
     *our_number* None means from any of our numbers. Messages a sender holds right now are
     left to it: it checks again before sending.
@@ -66,7 +68,7 @@ def fail_waiting(
         .join(messages, messages.c.id == outbox.c.message_id)
         .join(threads, threads.c.id == messages.c.thread_id)
         .where(threads.c.their_number == their_number)
-        .where(messages.c.kind != "compliance")
+        .where(messages.c.kind.not_in(NEVER_WITHHELD))
         .where(or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
     )
     if our_number is not None:
