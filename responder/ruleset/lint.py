@@ -166,11 +166,19 @@ def _catch_all(rule: Rule) -> bool:
     return rule.pattern is not None and rule.pattern.search("") is not None
 
 
-def _first_cover(index: RuleIndex, pos: int, b: Rule, k: int) -> Rule | None:
-    """The first rule before *b* that answers every message *b*'s keyword *k* would answer."""
+def _first_cover(
+    index: RuleIndex, pos: int, b: Rule, k: int, patterned: list[tuple[int, Rule]]
+) -> Rule | None:
+    """The first rule before *b* that answers every message *b*'s keyword *k* would answer.
+
+    *patterned* is the (position, rule) of the index's rules that have a pattern, in order:
+    only those can cover a regex rule.
+    """
     if b.kind == "regex":
         pattern = b.pattern.pattern if b.pattern else None
-        for a in index.rules[:pos]:
+        for a_pos, a in patterned:
+            if a_pos >= pos:
+                break
             same = a.pattern is not None and a.pattern.pattern == pattern
             if (same or _catch_all(a)) and _conditions_cover(a, b):
                 return a
@@ -197,10 +205,11 @@ def check_overlaps(ruleset: Ruleset) -> list[Problem]:
     claims: dict[tuple[int, int, int], set[str]] = defaultdict(set)
     rules: dict[int, Rule] = {}
     for number, _state, index in ruleset.all_groups():
+        patterned = [(pos, r) for pos, r in enumerate(index.rules) if r.pattern is not None]
         for pos, b in enumerate(index.rules):
             rules[id(b)] = b
             for k in range(max(1, len(b.keywords))):
-                a = _first_cover(index, pos, b, k)
+                a = _first_cover(index, pos, b, k, patterned)
                 covers[(id(b), k)].append(a)
                 if (
                     a is not None
