@@ -88,7 +88,7 @@ def prepare_database(env: dict[str, str], workdir: Path) -> None:
     subprocess.run(
         [responder or "responder", "db", "upgrade"],
         cwd=workdir,
-        env={**os.environ, **env},
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
         check=True,
         capture_output=True,
     )
