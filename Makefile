@@ -47,4 +47,5 @@ wrk:
 
 # Every benchmark, written to bench/README.md (about ten minutes; see bench/README.md).
 bench: install-test wrk
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench
