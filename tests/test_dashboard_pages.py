@@ -9,11 +9,12 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from responder import create_app
 from responder.compliance.optout import opt_in, opt_out
 from responder.dashboard.chart import daily_chart, last_days
 from responder.secret import Secret
 from responder.store.tables import consent_ledger, messages, opt_outs, threads
-from tests.support import OUR, sms_callback, wait_until
+from tests.support import OUR, serve, sms_callback, wait_until
 from tests.test_dashboard import PASSWORD, Operator, callback
 
 
@@ -89,6 +90,22 @@ def test_rules_page_shows_the_problems_of_a_refused_reload(operator, live, rules
     assert version in page  # the last good set stays live
     assert "broken.yaml:3" in page
     assert "sometimes" in page
+
+
+def test_rules_page_and_simulator_say_when_no_rule_set_is_live(config, rules_dir):
+    (rules_dir / "main.yaml").write_text("rules:\n  - id: x\n    match: sometimes\n")
+    app = create_app(config, start_sender=False)
+    with serve(app) as url:
+        person = Operator(url)
+        person.sign_in()
+        page = html.unescape(person.get("/dashboard/rules").text)
+        assert "No rule set is live" in page
+        assert "main.yaml:3" in page
+        person.get("/dashboard/simulator")
+        response = person.post("/dashboard/simulator", {"their": OUR, "ours": OUR, "text": "hi"})
+        assert response.status_code == 409
+        assert "main.yaml:3" in html.unescape(response.text)
+    app.extensions["responder"].engine.dispose()
 
 
 def test_simulator_shows_rule_reply_and_trace_and_stores_nothing(operator, live):
