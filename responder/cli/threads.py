@@ -64,7 +64,8 @@ def show_thread(number: str, limit: int) -> None:
                 extra = f" rule={m['rule_id']}" if m["rule_id"] else ""
                 if m["error_text"]:
                     extra += f" error={m['error_code']}: {m['error_text']}"
-                click.echo(f"  {at} {arrow} [{m['status']}]{extra} {m['text']}")
+                text = m["text"] if m["text"] is not None else "(text not stored)"
+                click.echo(f"  {at} #{m['id']} {arrow} [{m['status']}]{extra} {text}")
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
