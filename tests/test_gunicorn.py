@@ -49,7 +49,7 @@ def test_gunicorn_serves_a_callback_round_trip(tmp_path, rules_dir):
         def up() -> bool:
             try:
                 return requests.get(url, timeout=1).status_code == 405
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a worker still booting
                 return False
 
         wait_until(up, timeout=30, interval=0.2)
