@@ -17,6 +17,7 @@ from responder.config import Config
 from responder.secret import Secret
 from responder.services import Services
 from responder.store.tables import messages
+from tests.fakes.keys import make_account
 from tests.support import API_KEY, SALT, batch, serve, sms_callback, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,3 +179,19 @@ def test_no_refused_callbacks(config):
     missing = responder(cli_env(config), "callbacks", "replay", "12")
     assert missing.returncode == 1
     assert "no quarantined callback with id 12" in missing.stderr
+
+
+def test_callbacks_for_another_account_are_kept_and_replayable(config, serve_config):
+    # The credentials are of another account than the one Voximplant calls back for.
+    server, _services = serve_config(config.with_changes(voximplant=make_account(account_id=999)))
+    with server as url:
+        answer = requests.post(
+            f"{url}/voximplant/callback", data=batch(sms_callback(31, "hours")), timeout=10
+        )
+        assert answer.status_code == 400
+    env = cli_env(config)
+    lines = responder(env, "callbacks", "failed").stdout.splitlines()
+    assert lines[1].split()[3:5] == ["account", "400"]
+    assert "callback for account 1234567, this service serves account 999" in lines[1]
+    replayed = responder(env, "callbacks", "replay", lines[1].split()[0])
+    assert "1 accepted" in replayed.stdout, replayed.stderr
