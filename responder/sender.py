@@ -17,10 +17,12 @@ from responder.errors import ErrorKind, ProviderError
 from responder.providers.base import OutboundSms, SendResult, SmsProvider
 from responder.request_ids import bound_request_id
 from responder.services import Services
+from responder.store.db import reading
 from responder.store.outbox import (
     CHANNEL,
     Claim,
     claim_due,
+    has_due,
     mark_failed,
     mark_retry,
     mark_sent,
@@ -122,6 +124,8 @@ class Sender:
             self._paused_until = pause.until
             return 0
         self._paused_until = None
+        if not has_due(services.engine, now):
+            return 0  # a read: on SQLite an idle sender never takes the write lock
         claims = claim_due(services.engine, self.owner, now, lease_s=self.lease_s, limit=limit)
         for index, claim in enumerate(claims):
             if self._stop.is_set() or self._paused_until is not None:
@@ -214,7 +218,7 @@ class Sender:
             return True
         if not found:
             return False
-        with services.engine.connect() as conn:
+        with reading(services.engine) as conn:
             known = {
                 str(i)
                 for i in conn.execute(

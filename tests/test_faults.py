@@ -263,9 +263,11 @@ def test_every_message_once_and_every_reply_sent_through_faults_and_kills(
         # The sender dies mid-send, twice; the web processes die mid-request once.
         for share, victim in ((0.25, "sender"), (0.5, "web"), (0.75, "sender")):
             wait_until(lambda s=share: acknowledged() >= s * CALLBACKS, timeout=120)
-            if fake.in_flight == 0:
-                with contextlib.suppress(AssertionError):  # nothing in flight: kill anyway
-                    wait_until(lambda: fake.in_flight > 0, timeout=0.5, interval=0.002)
+            # Hold the next send at the gateway (it is acted on 2 s later), so the kill lands
+            # mid-send: the gateway has the message, the database does not know.
+            fake.stall_next(2.0, method="SendSmsMessage")
+            with contextlib.suppress(AssertionError):  # nothing in flight: kill anyway
+                wait_until(lambda: fake.in_flight > 0, timeout=2, interval=0.002)
             mid_send += fake.in_flight > 0
             kills[victim] += 1
             if victim == "sender":
@@ -328,6 +330,10 @@ def test_every_message_once_and_every_reply_sent_through_faults_and_kills(
                 mark in d for d in details.get(by_text[body].id, []) for mark in UNCERTAIN_MARKS
             )
         ]
+
+        def noted(mark: str) -> int:
+            return sum(mark in d for found in details.values() for d in found)
+
         summary = (
             f"\nfault injection on {engine.dialect.name}: {CALLBACKS} callbacks in "
             f"{len(batches)} batches, {platform.posts} posts ({platform.refused} refused or cut, "
@@ -337,6 +343,8 @@ def test_every_message_once_and_every_reply_sent_through_faults_and_kills(
             f"{sum(n for _, n in inbound)}; replies sent: "
             f"{sum(r.status in ('sent', 'delivered') for r in replies)}/{len(replies)}; "
             f"most attempts: {max(r.attempts for r in replies)}; "
+            f"taken back from dead senders: {noted('taken back from a sender')}; found in the "
+            f"gateway's history instead of resending: {noted('found in the provider')}; "
             f"delivered twice: {sum(n - 1 for n in doubled.values())}"
         )
         with capsys.disabled():

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select, text, update
 
+from responder.store.db import reading
 from responder.store.privacy import forget_text
 from responder.store.rows import utc
 from responder.store.tables import messages, outbox, threads
@@ -268,9 +269,21 @@ def release(
                 set_message_status(conn, claim.message_id, "queued", now, detail=reason)
 
 
+def has_due(engine: Engine, now: datetime) -> bool:
+    """Whether a row can be claimed at *now*; a read (an index range), so no write lock."""
+    with reading(engine) as conn:
+        found = conn.execute(
+            select(outbox.c.id)
+            .where(outbox.c.due_at <= now)
+            .where((outbox.c.lease_until.is_(None)) | (outbox.c.lease_until < now))
+            .limit(1)
+        ).first()
+    return found is not None
+
+
 def next_due(engine: Engine) -> datetime | None:
     """When the next row becomes claimable: its due time, or when its lease runs out."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         at = conn.execute(
             select(func.min(func.coalesce(outbox.c.lease_until, outbox.c.due_at)))
         ).scalar_one()

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, select, update
 
+from responder.store.db import reading
 from responder.store.rows import insert_ignore, utc
 from responder.store.tables import send_gates
 
@@ -26,7 +27,7 @@ class Pause:
 
 def find_pause(engine: Engine, now: datetime) -> Pause | None:
     """The pause in force at *now*, if any."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(select(send_gates).where(send_gates.c.name == ALL)).first()
     until = utc(row.open_at) if row is not None else None
     if row is None or until is None or until <= now:
