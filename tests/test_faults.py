@@ -367,3 +367,38 @@ def test_every_message_once_and_every_reply_sent_through_faults_and_kills(
     finally:
         service.kill(service.web)
         service.kill(service.sender)
+
+
+@pytest.mark.parametrize("process", ["sender", "web"])
+def test_sigterm_finishes_the_send_in_flight_and_stops_cleanly(
+    tmp_path, rules_dir, database_url, fake, process
+):
+    env = service_env(tmp_path, rules_dir, database_url, fake)
+    env["RESPONDER_SENDER"] = "web" if process == "web" else "off"
+    env["RESPONDER_SEND_TIMEOUT"] = "5"
+    env["RESPONDER_SEND_LEASE"] = "60"
+    env["WEB_CONCURRENCY"] = "1"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    service = Service(env, logs)
+    try:
+        service.start_web()
+        if process == "sender":
+            service.start_sender()
+        fake.stall_next(1.5, method="SendSmsMessage")
+        Platform(service.url).deliver([sms_callback(1, "order 5", source=their_number(5))])
+        wait_until(lambda: fake.in_flight > 0, timeout=30)
+        exit_code = service.stop(service.sender if process == "sender" else service.web)
+        assert exit_code == 0, service.logs_text()
+        assert len(fake.sent) == 1
+        engine = make_engine(database_url, data_dir=tmp_path)
+        with engine.connect() as conn:
+            status = conn.execute(
+                select(messages.c.status).where(messages.c.direction == "out")
+            ).scalar_one()
+            waiting = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
+        engine.dispose()
+        assert (status, waiting) == ("sent", 0)
+    finally:
+        service.kill(service.web)
+        service.kill(service.sender)
