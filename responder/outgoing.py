@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from responder.compliance.optout import is_opted_out
-from responder.compliance.quiet import hold_until
+from responder.compliance.quiet import describe_hold, hold_until
 from responder.errors import OptedOutError, ResponderError
 from responder.numbers import normalise_number
 from responder.replies import queue_text
@@ -62,6 +62,6 @@ def queue_manual(
         raise MessageTextError(f"cannot send this text: {exc}") from None
     until = hold_until(theirs, kind, now, settings.quiet, answers_at=answers_at)
     if until is not None:
-        hold_queued(conn, ids, until, now)
+        hold_queued(conn, ids, until, now, describe_hold(theirs, until, settings.quiet))
     services.wakeup.set()
     return ids

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from responder.compliance.quiet import quiet_until, zones_for
+from responder.compliance.quiet import describe_hold, quiet_until, zones_for
 from responder.compliance.settings import QuietHours
 from responder.outgoing import queue_manual
 from tests.compliance_support import site_starter
@@ -64,7 +64,10 @@ def test_a_broadcast_is_held_until_morning_then_sent(start_site):
     (message_id,) = broadcast(site)
     held = status_of(site, message_id)
     assert held.status == "held"
-    assert held.error_text == "held until 2026-12-01 08:00 UTC (quiet hours at the recipient)"
+    assert held.error_text == (
+        "held until 08:00 Europe/London, 2026-12-01 08:00 UTC "
+        "(quiet hours 21:00-08:00 at the recipient)"
+    )
     assert site.sent_bodies() == []
     site.clock.set(MORNING)
     site.settle()
@@ -160,3 +163,13 @@ def test_a_number_in_many_zones_waits_for_day_in_all_of_them():
     assert quiet_until("61412345678", datetime(2026, 12, 1, 0, 0, tzinfo=UTC), quiet) == first_light
     evening = datetime(2026, 11, 30, 10, 30, tzinfo=UTC)
     assert quiet_until("61412345678", evening, quiet) == first_light
+
+
+def test_the_hold_is_described_in_the_recipients_time():
+    quiet = QuietHours()
+    at = datetime(2026, 12, 1, 2, 30, tzinfo=UTC)
+    until = quiet_until("12125550100", at, quiet)
+    assert describe_hold("12125550100", until, quiet) == (
+        "held until 08:00 America/New_York, 2026-12-01 13:00 UTC "
+        "(quiet hours 21:00-08:00 at the recipient)"
+    )

@@ -85,3 +85,16 @@ def hold_until(
     if answers_at is not None and (now - answers_at).total_seconds() <= quiet.grace_s:
         return None
     return quiet_until(number, now, quiet)
+
+
+def describe_hold(number: str, until: datetime, quiet: QuietHours) -> str:
+    """Why and until when a message waits, in the recipient's time and in UTC."""
+    # The zone whose morning it waits for; of several alike (Europe/Guernsey, Europe/London),
+    # the last in name order is usually the best known.
+    ending = [
+        z for z in zones_for(number, quiet) if until.astimezone(ZoneInfo(z)).time() == quiet.end
+    ]
+    zone = max(ending) if ending else None
+    utc = f"{until.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    where = f"{until.astimezone(ZoneInfo(zone)):%H:%M} {zone}, {utc}" if zone else utc
+    return f"held until {where} (quiet hours {quiet.describe()} at the recipient)"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from responder.compliance.optout import is_opted_out
-from responder.compliance.quiet import hold_until
+from responder.compliance.quiet import describe_hold, hold_until
 from responder.services import Services
 from responder.store.db import reading
 from responder.store.outbox import Claim, mark_failed
@@ -69,6 +69,6 @@ def withhold_at_send(services: Services, claim: Claim) -> bool:
     until = hold_until(claim.their_number, row.kind, now, quiet, answers_at=utc(row.answers_at))
     if until is None:
         return False
-    hold_claim(services.engine, claim, until, now)
+    hold_claim(services.engine, claim, until, now, describe_hold(claim.their_number, until, quiet))
     log.info("message %s held until %s (quiet hours)", claim.message_id, until.isoformat())
     return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, or_, select, update
 
@@ -19,28 +19,23 @@ NEVER_WITHHELD = ("compliance", "webhook")
 QUIET_HOURS = "quiet_hours"
 
 
-def held_detail(until: datetime) -> str:
-    return f"held until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC (quiet hours at the recipient)"
-
-
-def _mark_held(conn: Connection, message_id: int, until: datetime, now: datetime) -> None:
+def _mark_held(conn: Connection, message_id: int, now: datetime, detail: str) -> None:
     # The reason goes where both the dashboard and the CLI show it; sending clears it.
-    detail = held_detail(until)
     set_message_status(
         conn, message_id, "held", now, detail=detail, error_code=QUIET_HOURS, error_text=detail
     )
 
 
 def hold_queued(
-    conn: Connection, message_ids: Sequence[int], until: datetime, now: datetime
+    conn: Connection, message_ids: Sequence[int], until: datetime, now: datetime, detail: str
 ) -> None:
     """Move freshly queued messages to *until*; their thread shows them as held."""
     for message_id in message_ids:
         conn.execute(update(outbox).where(outbox.c.message_id == message_id).values(due_at=until))
-        _mark_held(conn, message_id, until, now)
+        _mark_held(conn, message_id, now, detail)
 
 
-def hold_claim(engine: Engine, claim: Claim, until: datetime, now: datetime) -> bool:
+def hold_claim(engine: Engine, claim: Claim, until: datetime, now: datetime, detail: str) -> bool:
     """Give back a claimed message to be sent at *until*, without counting an attempt."""
     with engine.begin() as conn:
         result = conn.execute(
@@ -51,7 +46,7 @@ def hold_claim(engine: Engine, claim: Claim, until: datetime, now: datetime) -> 
         )
         if result.rowcount != 1:
             return False
-        _mark_held(conn, claim.message_id, until, now)
+        _mark_held(conn, claim.message_id, now, detail)
     return True
 
 
