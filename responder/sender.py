@@ -269,6 +269,9 @@ class Sender:
         if exc.kind is ErrorKind.RATE_LIMITED:
             self._slow_down(claim, exc)
             return
+        if exc.kind is ErrorKind.TOKEN:
+            # Refused even after the client signed a fresh one: sign anew for the next try too.
+            _invalidate_token(provider, sms)
         if exc.kind is ErrorKind.UNKNOWN and not can_look:
             # The request may have reached the gateway and we cannot ask: never send twice.
             self._give_up(claim, "unknown", exc.message, code)
@@ -483,3 +486,12 @@ def _voximplant_client(provider: SmsProvider) -> Any:
     if router is not None:
         provider = router.providers.get("voximplant", provider)
     return getattr(provider, "client", None) if provider.name == "voximplant" else None
+
+
+def _invalidate_token(provider: SmsProvider, sms: OutboundSms) -> None:
+    router = getattr(provider, "router", None)
+    if router is not None:
+        provider = router.for_message(sms)
+    client = getattr(provider, "client", None)
+    if client is not None and hasattr(client, "invalidate_token"):
+        client.invalidate_token()

@@ -144,6 +144,23 @@ def test_insufficient_funds_holds_the_whole_queue_and_raises_an_alert(live, fake
     assert services.sender is not None
 
 
+def test_a_refused_token_is_renewed_and_the_message_still_goes(live, fake):
+    live.start()
+    fake.error_next(456, "Token expired", n=2)
+    live.post(sms_callback(215, "hours"))
+    reply = wait_until(lambda: sent_replies(live))[0]
+    # Refused, refused again at once with a new token, then sent on the next try.
+    assert len(send_requests(fake)) == 3
+    assert reply.attempts == 2
+    assert [s for s, _ in live.events(reply.id)] == [
+        "queued",
+        "sending",
+        "errored",
+        "sending",
+        "sent",
+    ]
+
+
 def test_permanent_error_fails_at_once_with_code_and_text(live, fake):
     live.start()
     fake.error_next(121, "Invalid phone number")

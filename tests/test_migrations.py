@@ -14,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, insert, select, text
+from sqlalchemy import Engine, MetaData, insert, inspect, select, text
 
 from responder.errors import SchemaError
 from responder.migrations import alembic_config, current_revision, head_revision, upgrade
@@ -48,6 +48,19 @@ def test_the_migrations_have_exactly_one_head():
 def test_migrated_schema_equals_the_tables_of_the_code(engine):
     assert upgrade(engine) == (None, head_revision())
     assert schema_differences(engine) == []
+
+
+def test_the_queries_that_matter_have_their_indexes(engine):
+    upgrade(engine)
+    found = {
+        table: {tuple(ix["column_names"]) for ix in inspect(engine).get_indexes(table)}
+        for table in ("messages", "threads", "outbox")
+    }
+    assert ("thread_id", "id") in found["messages"]  # a thread page
+    assert ("last_activity_at", "id") in found["threads"]  # the inbox by last activity
+    assert ("due_at",) in found["outbox"]  # due outbox rows
+    assert ("created_at",) in found["messages"]  # purge by age
+    assert ("their_number",) in found["threads"]  # threads of a number
 
 
 def test_upgrading_again_changes_nothing(engine):
