@@ -1,6 +1,6 @@
 """Where a worker's time goes under the throughput load: py-spy on each gunicorn worker.
 
-    .venv/bin/python -m bench.profile [SECONDS]    prints the busiest functions
+    .venv/bin/python -m bench.hotspots [SECONDS]    prints the busiest functions
 
 Samples only threads that hold the GIL, so the shares are of Python's working time, not of
 waiting. py-spy comes with `pip install -e '.[bench]'`.

@@ -60,6 +60,13 @@ def _replies_pending(engine_url: str) -> int:
         engine.dispose()
 
 
+def _drain(database: str) -> None:
+    """Wait (DRAIN_S at most) until every queued reply has been sent or has failed."""
+    deadline = time.monotonic() + DRAIN_S
+    while _replies_pending(database) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
 def measure(workdir: Path, loads: list[tuple[float, float]]) -> list[Run]:
     """One server, one fake API; for each (rate, seconds) a bounded run and its figures."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -85,6 +92,7 @@ def measure(workdir: Path, loads: list[tuple[float, float]]) -> list[Run]:
             next_id = 2_000_000
             loadgen.run(app.port, rate=50, seconds=2, first_id=next_id, body=callbacks.body)
             next_id += 1000
+            _drain(database)
             for rate, seconds in loads:
                 print(f"  {rate:g} callbacks/s for {seconds:g} s", flush=True)
                 cpu_before = app.cpu_seconds()
@@ -92,9 +100,7 @@ def measure(workdir: Path, loads: list[tuple[float, float]]) -> list[Run]:
                     app.port, rate=rate, seconds=seconds, first_id=next_id, body=callbacks.body
                 )
                 next_id += int(rate * seconds) + 1000
-                deadline = time.monotonic() + DRAIN_S
-                while _replies_pending(database) and time.monotonic() < deadline:
-                    time.sleep(0.5)
+                _drain(database)
                 cpu_ms = (app.cpu_seconds() - cpu_before) * 1000 / max(1, len(samples))
                 runs.append((rate, seconds, samples, cpu_ms))
     finally:
@@ -138,27 +144,37 @@ def _ms(values: list[float], fraction: float) -> str:
     return f"{value:.1f}"
 
 
-def report_ack(run: Run, machine: str) -> str:
-    ack = run.ack_ms()
-    p99 = percentile(ack, 0.99)
+def report_ack(runs: list[Run], machine: str) -> str:
+    """The acknowledgement section; the target is judged at the heaviest load."""
+    heavy = max(runs, key=lambda r: r.rate)
+    p99 = percentile(heavy.ack_ms(), 0.99)
+    rows = []
+    for run in runs:
+        ack = run.ack_ms()
+        rows.append(
+            f"| {run.rate:g}/s for {run.seconds:g} s | {len(run.samples):,} | {_ms(ack, 0.5)} | "
+            f"{_ms(ack, 0.99)} | {_ms(ack, 1)} | {run.not_ok} | {run.cpu_ms:.1f} |"
+        )
     return "\n".join(
         [
             machine,
             "",
-            f"{run.rate:g} signed callbacks per second for {run.seconds:g} s "
-            f"({len(run.samples):,} requests, batches of one) from `bench/loadgen.py` on "
-            "127.0.0.1, on a fixed schedule: each is timed from its planned send to the end "
-            "of the answer, so a stall counts against every request it delays. The service: "
-            f"gunicorn, {servers.WORKERS} workers × {servers.THREADS} threads, SQLite, the "
-            "`voximplant` provider sending each reply to the fake Management API "
-            "(`tests/fakes/voximplant_api.py`, a process of its own), JSON logs to a file.",
+            "Signed callbacks (batches of one) from `bench/loadgen.py` on 127.0.0.1 at a fixed "
+            "rate: each is timed from its planned send to the end of its answer, so a stall "
+            "counts against every request it delays. The service: gunicorn, "
+            f"{servers.WORKERS} workers × {servers.THREADS} threads, SQLite, the `voximplant` "
+            "provider sending each reply to the fake Management API "
+            "(`tests/fakes/voximplant_api.py`, a process of its own), JSON logs to a file. "
+            "One server for both loads, the light one first, each after the replies of the "
+            "one before have all been sent. *Worker CPU* is the gunicorn workers' user and "
+            "system time over the run, replies included, per callback.",
             "",
-            "| p50 ms | p99 ms | max ms | non-200 | worker CPU ms/callback |",
-            "|---:|---:|---:|---:|---:|",
-            f"| {_ms(ack, 0.5)} | {_ms(ack, 0.99)} | {_ms(ack, 1)} | {run.not_ok} | "
-            f"{run.cpu_ms:.1f} |",
+            "| load | requests | p50 ms | p99 ms | max ms | non-200 | worker CPU ms/callback |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+            *rows,
             "",
-            f"Target p99 ≤ 20 ms on SQLite: {'met' if p99 <= 20 else 'MISSED'}.",
+            f"Target p99 ≤ 20 ms on SQLite at {heavy.rate:g}/s: "
+            f"{'met' if p99 <= 20 else 'MISSED'}.",
         ]
     )
 
@@ -169,7 +185,7 @@ def report_reply(runs: list[Run], machine: str) -> str:
         f"{_ms(r.reply_ms, 0.99)} | {_ms(r.reply_ms, 1)} | {r.unanswered} |"
         for r in runs
     ]
-    light = min(runs, key=lambda r: r.rate)
+    light = min(runs, key=lambda r: r.rate)  # the target is judged without a backlog
     p50 = median(light.reply_ms)
     problems = runs[0].fake_problems if runs else []
     return "\n".join(
@@ -178,11 +194,11 @@ def report_reply(runs: list[Run], machine: str) -> str:
             "",
             "From a callback's planned send (loopback: its arrival) to the `SendSmsMessage` "
             "request with its reply reaching the fake Management API, which checks the JWT "
-            "of every request (its clock, `time.time()` when the request was read). Same "
-            "set-up as the acknowledgement latency; each reply carries its callback's ticket "
+            "of every request (its clock, `time.time()` when the request was read). The same "
+            "runs as the acknowledgement latency; each reply carries its callback's ticket "
             "number, so every reply is matched to its callback.",
             "",
-            "| load | replies | p50 ms | p99 ms | max ms | unanswered |",
+            f"| load | replies | p50 ms | p99 ms | max ms | unanswered {DRAIN_S:g} s after |",
             "|---|---:|---:|---:|---:|---:|",
             *rows,
             "",
