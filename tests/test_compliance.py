@@ -121,6 +121,7 @@ def test_help_is_answered_even_when_opted_out(start_site):
 def test_configured_words_and_replies(start_site):
     site = start_site(
         opt_out_extra=("ARRET", "СТОП", "please stop texting me"),
+        help_extra=("AIDE",),
         opt_out_reply="Vous êtes désinscrit.",
         help_reply="Acme help: support@acme.example, reply STOP to opt out.",
     )
@@ -129,7 +130,9 @@ def test_configured_words_and_replies(start_site):
     site.text("стоп")
     site.text("help")
     bodies = site.sent_bodies()
-    assert bodies[-2:] == [
+    assert bodies[-4:] == [
+        "Sorry, we did not understand. Text HOURS for our opening hours.",
+        "Acme help: support@acme.example, reply STOP to opt out.",
         "Vous êtes désinscrit.",
         "Acme help: support@acme.example, reply STOP to opt out.",
     ]

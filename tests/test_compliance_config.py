@@ -37,6 +37,7 @@ def test_every_setting(env):
     env.update(
         RESPONDER_OPT_OUT_WORDS="ARRET, СТОП, please stop texting me",
         RESPONDER_OPT_IN_WORDS="subscribe",
+        RESPONDER_HELP_WORDS="aide, ayuda",
         RESPONDER_OPT_OUT_SCOPE="Account",
         RESPONDER_OPT_OUT_REPLY="Bye.",
         RESPONDER_OPT_IN_REPLY="Welcome back.",
@@ -55,6 +56,7 @@ def test_every_setting(env):
     assert {"arret", "стоп", "please stop texting me", "stop"} <= settings.opt_out_texts
     assert "stop texting me" not in settings.opt_out_texts  # the default phrases were replaced
     assert settings.opt_in_texts == {"start", "unstop", "subscribe"}
+    assert settings.help_texts == {"help", "info", "aide", "ayuda"}
     assert settings.scope == "account"
     assert (settings.opt_out_reply, settings.opt_in_reply) == ("Bye.", "Welcome back.")
     assert settings.breaker == BreakerSettings(True, 8, 300, 3, 4, 5, 900)
@@ -76,6 +78,7 @@ def test_every_bad_value_is_named(env):
     env.update(
         RESPONDER_OPT_OUT_WORDS="stop it, !!!",
         RESPONDER_OPT_IN_WORDS="Stop It",
+        RESPONDER_HELP_WORDS="aide, START",
         RESPONDER_OPT_OUT_SCOPE="global",
         RESPONDER_HELP_REPLY="x" * 800,
         RESPONDER_BREAKER="maybe",
@@ -89,7 +92,8 @@ def test_every_bad_value_is_named(env):
         Config.from_env(env)
     assert caught.value.problems == [
         "RESPONDER_OPT_OUT_WORDS: '!!!' has no letters or digits to match",
-        "RESPONDER_OPT_IN_WORDS: stop it also opt out; a word does one job",
+        "RESPONDER_OPT_IN_WORDS: stop it already opts out or in; a word does one job",
+        "RESPONDER_HELP_WORDS: start already opts out or in; a word does one job",
         "RESPONDER_OPT_OUT_SCOPE: must be one of number, account (got 'global')",
         "RESPONDER_HELP_REPLY: must be at most 765 characters (got 800)",
         "RESPONDER_BREAKER: must be on or off (got 'maybe')",

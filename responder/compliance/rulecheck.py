@@ -15,10 +15,11 @@ _NONSENSE = parse_text("qxzvjk wpfhg")
 
 
 def check_configured_words(ruleset: Ruleset, settings: ComplianceSettings) -> list[Problem]:
-    """A rule that claims a deployment's own opt-out or opt-in word would never see it."""
+    """A rule that claims a deployment's own opt-out, opt-in or help word would never see it."""
     extra = {
         **{w: "opt-out" for w in settings.opt_out_extra},
         **{w: "opt-in" for w in settings.opt_in_extra},
+        **{w: "help" for w in settings.help_extra},
     }
     reserved = {normalise_words(w) for w in RESERVED_KEYWORDS}
     claimed: dict[int, tuple[Rule, list[str]]] = {}

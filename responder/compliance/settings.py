@@ -69,6 +69,7 @@ class ComplianceSettings:
 
     opt_out_extra: tuple[str, ...] = DEFAULT_OPT_OUT_PHRASES
     opt_in_extra: tuple[str, ...] = ()
+    help_extra: tuple[str, ...] = ()
     scope: str = "number"  # number | account
     opt_out_reply: str = DEFAULT_OPT_OUT_REPLY
     opt_in_reply: str = DEFAULT_OPT_IN_REPLY
@@ -87,7 +88,7 @@ class ComplianceSettings:
 
     @property
     def help_texts(self) -> frozenset[str]:
-        return frozenset(HELP_WORDS)
+        return frozenset(normalise_words(w) for w in HELP_WORDS + self.help_extra) - {""}
 
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -109,6 +110,7 @@ def read_compliance(
         for name in (
             "RESPONDER_OPT_OUT_WORDS",
             "RESPONDER_OPT_IN_WORDS",
+            "RESPONDER_HELP_WORDS",
             "RESPONDER_OPT_OUT_SCOPE",
             "RESPONDER_OPT_OUT_REPLY",
             "RESPONDER_OPT_IN_REPLY",
@@ -124,13 +126,20 @@ def read_compliance(
     opt_in_extra = base.opt_in_extra
     if env["RESPONDER_OPT_IN_WORDS"] is not None:
         opt_in_extra = _checked_words("RESPONDER_OPT_IN_WORDS", env, problems)
-    clash = {normalise_words(w) for w in opt_in_extra} & {
-        normalise_words(w) for w in OPT_OUT_WORDS + opt_out_extra
-    }
-    if clash:
-        problems.append(
-            f"RESPONDER_OPT_IN_WORDS: {', '.join(sorted(clash))} also opt out; a word does one job"
-        )
+    help_extra = base.help_extra
+    if env["RESPONDER_HELP_WORDS"] is not None:
+        help_extra = _checked_words("RESPONDER_HELP_WORDS", env, problems)
+    opting_out = {normalise_words(w) for w in OPT_OUT_WORDS + opt_out_extra}
+    opting_in = {normalise_words(w) for w in OPT_IN_WORDS + opt_in_extra}
+    for name, words, taken in (
+        ("RESPONDER_OPT_IN_WORDS", opt_in_extra, opting_out),
+        ("RESPONDER_HELP_WORDS", help_extra, opting_out | opting_in),
+    ):
+        clash = {normalise_words(w) for w in words} & taken
+        if clash:
+            problems.append(
+                f"{name}: {', '.join(sorted(clash))} already opts out or in; a word does one job"
+            )
     scope = (env["RESPONDER_OPT_OUT_SCOPE"] or "number").strip().lower()
     if scope not in SCOPES:
         problems.append(f"RESPONDER_OPT_OUT_SCOPE: must be one of number, account (got {scope!r})")
@@ -149,6 +158,7 @@ def read_compliance(
     return ComplianceSettings(
         opt_out_extra=opt_out_extra,
         opt_in_extra=opt_in_extra,
+        help_extra=help_extra,
         scope=scope,
         opt_out_reply=replies["RESPONDER_OPT_OUT_REPLY"],
         opt_in_reply=replies["RESPONDER_OPT_IN_REPLY"],
