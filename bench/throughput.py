@@ -46,6 +46,7 @@ class Result:
     stored: int
     wrapped: int
     ratios: list[float]
+    intake: Rounds
 
 
 def _ms(value: str, unit: str) -> float:
@@ -102,22 +103,27 @@ def measure(workdir: Path, *, rounds: int, seconds: float, warmup_s: float) -> R
     workdir.mkdir(parents=True, exist_ok=True)
     env = callbacks.responder_env(workdir)
     callbacks.prepare_database(env, workdir)
+    # The same service with no sender thread (RESPONDER_SENDER=off): the callback path alone.
+    intake_env = {**callbacks.responder_env(workdir / "intake"), "RESPONDER_SENDER": "off"}
+    callbacks.prepare_database(intake_env, workdir / "intake")
+    # The baseline gets a valid service environment too: gunicorn.conf.py checks it, and so
+    # all run with the same gunicorn settings and log class.
     bare_env = callbacks.responder_env(workdir / "bare")
     body_template = workdir / "body.json"
     body_template.write_text(callbacks.template())
     per_run = int(MAX_RATE * max(seconds, warmup_s))
     next_id = 1_000_000
     service = Rounds("responder")
+    intake = Rounds("responder, sender off")
     bare = Rounds("bare Flask")
     wrapped = 0
     ratios: list[float] = []
     with (
         servers.gunicorn("responder", "wsgi:app", env, workdir) as app,
-        # The baseline gets a valid service environment too: gunicorn.conf.py checks it, and so
-        # both run with the same gunicorn settings and log class.
+        servers.gunicorn("intake", "wsgi:app", intake_env, workdir / "intake") as app_intake,
         servers.gunicorn("bare", "bench.bare_app:app", bare_env, workdir) as base,
     ):
-        plan = [(app, service), (base, bare)]
+        plan = [(app, service), (app_intake, intake), (base, bare)]
 
         def run(server: servers.Server, seconds: float) -> dict[str, float]:
             nonlocal next_id, wrapped
@@ -128,7 +134,7 @@ def measure(workdir: Path, *, rounds: int, seconds: float, warmup_s: float) -> R
             figures = run_wrk(server.url + "/voximplant/callback", seconds, ids, body_template)
             used = server.cpu_seconds() - cpu_before
             figures["cpu_ms"] = used * 1000 / max(1, figures.get("requests", 0))
-            wrapped += int(figures["wrapped"]) if server is app else 0
+            wrapped += int(figures["wrapped"]) if server is not base else 0
             return figures
 
         for server, _ in plan:
@@ -150,16 +156,16 @@ def measure(workdir: Path, *, rounds: int, seconds: float, warmup_s: float) -> R
                     f"{figures['cpu_ms']:.2f} ms worker CPU per request",
                     flush=True,
                 )
-            ratios.append(rates["responder"] / rates["bare Flask"])
-        service.rss_mib = app.worker_rss_mib()
-        bare.rss_mib = base.worker_rss_mib()
+            ratios.append(rates[service.name] / rates[bare.name])
+        for server, rounds_of in plan:
+            rounds_of.rss_mib = server.worker_rss_mib()
     engine = create_engine(f"sqlite:///{workdir / 'data' / 'responder.db'}")
     with engine.connect() as conn:
         stored = conn.execute(
             select(func.count()).select_from(messages).where(messages.c.direction == "in")
         ).scalar_one()
     engine.dispose()
-    return Result(seconds, rounds, service, bare, stored, wrapped, ratios)
+    return Result(seconds, rounds, service, bare, stored, wrapped, ratios, intake)
 
 
 def report(result: Result, machine: str) -> str:
@@ -167,13 +173,15 @@ def report(result: Result, machine: str) -> str:
     ratio = median(s.rates) / median(b.rates)
     verdict = "met" if ratio >= 0.6 else "MISSED"
     rows = []
-    for r in (s, b):
+    for r in (s, result.intake, b):
         rows.append(
             f"| {r.name} | {median(r.rates):.0f} | {spread(r.rates)} | "
             f"{median(r.p50_ms):.1f} | {median(r.p99_ms):.1f} | {median(r.cpu_ms):.2f} | "
             f"{r.non_2xx} |"
         )
-    rss = [f"| {r.name} | {' / '.join(f'{v:.0f}' for v in r.rss_mib)} |" for r in (s, b)]
+    rss = [
+        f"| {r.name} | {' / '.join(f'{v:.0f}' for v in r.rss_mib)} |" for r in (s, result.intake, b)
+    ]
     return "\n".join(
         [
             machine,
@@ -183,14 +191,17 @@ def report(result: Result, machine: str) -> str:
             "logs to a file. The service runs on SQLite under a temporary `RESPONDER_DATA_DIR` "
             "with the rules in `bench/rules/`, verifies every callback's hash "
             "(`VOXIMPLANT_CALLBACK_SALT`, `VOXIMPLANT_API_KEY`), and its sender thread sends "
-            "each reply through the `log` provider; JSON log lines (the default). The baseline "
+            "each reply through the `log` provider; JSON log lines (the default). *Sender off* "
+            "is the same service with `RESPONDER_SENDER=off`: the callback path alone. The "
+            "baseline "
             "is `bench/bare_app.py`, one Flask route that reads the body and answers 200, "
             "under the same gunicorn settings.",
             "",
             f"Load: `wrk -t1 -c{CONNECTIONS}` from its own process on 127.0.0.1, posting batches "
             "of one signed `sms_inbound` callback, each with a new callback id, from 1,000 "
             f"sender numbers (`bench/wrk.lua`). {result.rounds} rounds of {result.seconds:g} s "
-            "per app, interleaved (service, baseline, baseline, service, ...), after a warm-up "
+            "per app, interleaved (service, sender off, baseline, then backwards, ...), "
+            "after a warm-up "
             "run of each. Spread is the lowest and highest round.",
             "",
             "| app | median req/s | spread | p50 ms | p99 ms | worker CPU ms/request | non-2xx |",
@@ -199,7 +210,9 @@ def report(result: Result, machine: str) -> str:
             "",
             f"**Service / baseline: {ratio:.0%}** (median of the rounds' ratios "
             f"{median(result.ratios):.0%}, spread {spread(result.ratios, '{:.0%}')}). "
-            f"Target ≥ 60%: {verdict}. Callbacks stored: {result.stored:,}"
+            f"Target ≥ 60%: {verdict}. Sender off / baseline: "
+            f"{median(result.intake.rates) / median(b.rates):.0%}. "
+            f"Callbacks stored by the service: {result.stored:,}"
             f" (ids reused by wrk: {result.wrapped}). *Worker CPU* is the user and system time "
             "of the gunicorn workers during a round over its requests, the service's including "
             "its sender thread's work for the replies: a cost that a busy machine inflates less "
