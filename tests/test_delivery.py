@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -15,11 +19,13 @@ from responder.config import Config, VoximplantAccount
 from responder.secret import Secret
 from responder.sender import Sender
 from responder.services import Services
+from responder.store.pacing import pause_all
 from responder.store.tables import message_events, messages, outbox
 from tests.fakes.keys import key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
 from tests.support import ACCOUNT_ID, THEIRS, batch, serve, sms_callback, wait_until
 
+RESPONDER = str(Path(sys.executable).with_name("responder"))
 KEY_ID = "c1f2e3d4-aaaa-bbbb-cccc-000000000001"
 
 
@@ -315,3 +321,31 @@ def test_without_stored_bodies_only_metadata_remains(live, fake):
     ]
     assert rows[1].rule_id == "order-status"
     assert reply.provider_message_id is not None
+
+
+def test_sender_status_shows_the_queue_and_a_pause_which_resume_lifts(live, fake):
+    services = live.start(start_sender=False)
+    live.post(sms_callback(311, "hours"))
+    pause_all(services.engine, services.clock(), "insufficient funds: 127", base_s=600, max_s=900)
+    env = {
+        **os.environ,
+        "RESPONDER_DATA_DIR": str(live.config.data_dir),
+        "RESPONDER_RULES_DIR": str(live.config.rules_dir),
+        "DATABASE_URL": live.config.database_url,
+    }
+    env.pop("FLASK_APP", None)
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [RESPONDER, "sender", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    lines = run("status").splitlines()
+    assert lines[0] == "outbox: 1 waiting, 1 due now, 0 being sent"
+    assert lines[1].startswith("oldest: queued ")
+    assert lines[2].startswith("PAUSED for 9 min more: insufficient funds: 127")
+    assert run("resume") == "sending resumed (it was paused: insufficient funds: 127)\n"
+    assert "PAUSED" not in run("status")
+    assert run("resume") == "sending is not paused\n"

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, select, update
+from sqlalchemy import Connection, Engine, Row, select, text, update
 
 from responder.store.db import reading
+from responder.store.outbox import CHANNEL
 from responder.store.rows import insert_ignore, utc
 from responder.store.tables import send_gates
 
@@ -57,6 +58,19 @@ def pause_all(
             .values(open_at=until, reason=reason, strikes=strikes)
         )
     return Pause(until, reason, strikes)
+
+
+def lift_pause(engine: Engine, now: datetime) -> Pause | None:
+    """End the pause in force now (say, after a top-up); return what it was."""
+    pause = find_pause(engine, now)
+    if pause is not None:
+        with engine.begin() as conn:
+            conn.execute(
+                update(send_gates).where(send_gates.c.name == ALL).values(open_at=now, strikes=0)
+            )
+            if conn.dialect.name == "postgresql":  # wake the senders of every process
+                conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+    return pause
 
 
 def clear_strikes(engine: Engine) -> None:
