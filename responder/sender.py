@@ -57,6 +57,10 @@ FUNDS_PAUSE_MAX_S = 900.0
 UNCERTAIN_WAIT_TIMEOUTS = 3
 # The gateway's clock and ours differ a little: look this far back in its history.
 HISTORY_SLACK = timedelta(minutes=2)
+# AlphaSMS answers delivery codes one message per request: ask about this many per poll, so a
+# poll never holds up sending for long, and about messages sent within this time only.
+ALPHASMS_POLL_BATCH = 50
+STATUS_LOOK_BACK = timedelta(days=3)
 
 
 class Sender:
@@ -78,6 +82,7 @@ class Sender:
         self._rng = random.Random()  # noqa: S311 - jitter, not security
         self._paused_until: datetime | None = None
         self._next_status_poll = 0.0
+        self._alphasms_after = 0  # where the next AlphaSMS status poll goes on from
         self.webhooks = WebhookPoster()
 
     def start(self) -> None:
@@ -445,23 +450,55 @@ class Sender:
         if every <= 0 or time.monotonic() < self._next_status_poll:
             return
         self._next_status_poll = time.monotonic() + every
-        client = _voximplant_client(services.provider)
-        if client is None or not take_turn(services.engine, STATUS_POLL, services.clock(), every):
+        voximplant = _client_of(services.provider, "voximplant")
+        alphasms = _client_of(services.provider, "alphasms")
+        if voximplant is None and alphasms is None:
             return
-        from responder.voximplant.delivery import poll_delivery
+        if not take_turn(services.engine, STATUS_POLL, services.clock(), every):
+            return
+        if voximplant is not None:
+            from responder.voximplant.delivery import poll_delivery
 
+            try:
+                report = poll_delivery(services.engine, voximplant, services.clock())
+            except ProviderError as exc:
+                log.warning("delivery status poll failed: %s", exc)
+            else:
+                _log_poll("voximplant", report.checked, report.delivered, report.failed)
+        if alphasms is not None:
+            self._poll_alphasms(alphasms)
+
+    def _poll_alphasms(self, client: Any) -> None:
+        """One receive request per message: ask about a bounded batch, the next one next turn."""
+        from responder.alphasms.delivery import poll_delivery
+
+        services = self.services
         try:
-            report = poll_delivery(services.engine, client, services.clock())
-        except ProviderError as exc:
-            log.warning("delivery status poll failed: %s", exc)
-            return
-        if report.delivered or report.failed:
-            log.info(
-                "delivery status: %d checked, %d delivered, %d failed",
-                report.checked,
-                report.delivered,
-                report.failed,
+            report = poll_delivery(
+                services.engine,
+                client,
+                services.clock,
+                limit=ALPHASMS_POLL_BATCH,
+                after_id=self._alphasms_after,
+                sent_since=services.clock() - STATUS_LOOK_BACK,
             )
+        except ProviderError as exc:
+            log.warning("AlphaSMS delivery status poll failed: %s", exc)
+            return
+        # A short batch reached the newest message: start again from the oldest next turn.
+        self._alphasms_after = report.last_id if report.checked >= ALPHASMS_POLL_BATCH else 0
+        _log_poll("alphasms", report.checked, report.delivered, report.failed)
+
+
+def _log_poll(provider: str, checked: int, delivered: int, failed: int) -> None:
+    if delivered or failed:
+        log.info(
+            "delivery status via %s: %d checked, %d delivered, %d failed",
+            provider,
+            checked,
+            delivered,
+            failed,
+        )
 
 
 def _maybe_processed(exc: ProviderError) -> bool:
@@ -480,12 +517,12 @@ def _history_of(provider: SmsProvider, sms: OutboundSms) -> Any:
     return getattr(provider, "sent_since", None)
 
 
-def _voximplant_client(provider: SmsProvider) -> Any:
-    """The Voximplant client behind *provider* (routed or not), for delivery-status polling."""
+def _client_of(provider: SmsProvider, name: str) -> Any:
+    """The client of provider *name* behind *provider* (routed or not), for status polling."""
     router = getattr(provider, "router", None)
     if router is not None:
-        provider = router.providers.get("voximplant", provider)
-    return getattr(provider, "client", None) if provider.name == "voximplant" else None
+        provider = router.providers.get(name, provider)
+    return getattr(provider, "client", None) if provider.name == name else None
 
 
 def _invalidate_token(provider: SmsProvider, sms: OutboundSms) -> None:

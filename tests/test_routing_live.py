@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -25,11 +26,15 @@ UKRAINE = "380501234567"
 BRITAIN = "447911123456"
 
 
-@pytest.fixture(params=["lines", "one_line"])
-def routed(config, request) -> Iterator[tuple[str, Services, FakeVoximplant, FakeAlphaSms]]:
+Routed = tuple[str, Services, FakeVoximplant, FakeAlphaSms]
+
+
+@contextmanager
+def serve_routed(config, layout: str = "lines", **changes) -> Iterator[Routed]:
+    """The app with Voximplant as default and to:380=alphasms, both fakes on loopback."""
     with (
         FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as voximplant,
-        FakeAlphaSms(layout=request.param) as alpha,
+        FakeAlphaSms(layout=layout) as alpha,
     ):
         app = create_app(
             config.with_changes(
@@ -39,6 +44,7 @@ def routed(config, request) -> Iterator[tuple[str, Services, FakeVoximplant, Fak
                 alphasms=AlphaSmsSettings(Secret(alpha.key), "Shop", alpha.endpoint),
                 routes=tuple(parse_routes("to:380=alphasms")),
                 send_timeout_s=2.0,
+                **changes,
             )
         )
         services: Services = app.extensions["responder"]
@@ -47,6 +53,12 @@ def routed(config, request) -> Iterator[tuple[str, Services, FakeVoximplant, Fak
         if services.sender is not None:
             services.sender.stop()
         services.engine.dispose()
+
+
+@pytest.fixture(params=["lines", "one_line"])
+def routed(config, request) -> Iterator[Routed]:
+    with serve_routed(config, request.param) as found:
+        yield found
 
 
 def sent_replies(services: Services) -> list:
@@ -97,6 +109,39 @@ def test_alphasms_delivery_codes_update_sent_messages(routed):
     statuses = {r.provider_message_id: (r.status, r.error_code) for r in sent_replies(services)}
     assert statuses == {first: ("delivered", None), second: ("failed", "99"), third: ("sent", None)}
     assert alpha.commands().count("receive") == 3
+
+
+def test_the_sender_polls_alphasms_delivery_codes_when_status_polling_is_on(config):
+    with serve_routed(config, status_poll_s=0.2) as (url, services, voximplant, alpha):
+        body = batch(
+            sms_callback(351, "hours", source=UKRAINE),
+            sms_callback(352, "hours", source="380671234567"),
+            sms_callback(353, "hours", source=BRITAIN),
+        )
+        requests.post(f"{url}/voximplant/callback", data=body, timeout=10)
+        wait_until(lambda: len(alpha.sent) == 2 and len(voximplant.sent) == 1)
+        first, second = (m.id for m in alpha.sent)
+        alpha.statuses.update({first: 3, second: 99})
+
+        # No operator runs `responder alphasms status`: the sender's own poll finds the codes.
+        wait_until(
+            lambda: {r.status for r in sent_replies(services)} == {"delivered", "failed"},
+            timeout=20,
+        )
+        statuses = {
+            r.provider_message_id: (r.provider, r.status, r.error_code)
+            for r in sent_replies(services)
+            if r.provider == "alphasms"
+        }
+        assert statuses == {
+            first: ("alphasms", "delivered", None),
+            second: ("alphasms", "failed", "99"),
+        }
+        # The Voximplant reply is still polled through its history, in the same turn.
+        assert [r.status for r in sent_replies(services) if r.provider == "voximplant"] == [
+            "delivered"
+        ]
+        assert "receive" in alpha.commands()
 
 
 def test_alphasms_send_without_an_answer_is_never_resent(routed):

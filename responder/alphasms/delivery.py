@@ -28,6 +28,7 @@ class PollReport:
     failed: int = 0
     pending: int = 0
     unknown: list[str] = field(default_factory=list)  # ids the gateway could not report on
+    last_id: int = 0  # our id of the last message asked about, to go on from next time
 
 
 def poll_delivery(
@@ -36,21 +37,32 @@ def poll_delivery(
     now: Callable[[], datetime],
     *,
     limit: int = 500,
+    after_id: int = 0,
+    sent_since: datetime | None = None,
 ) -> PollReport:
-    """Ask the gateway about up to *limit* sent messages; mark delivered or failed ones."""
+    """Ask the gateway about up to *limit* sent messages; mark delivered or failed ones.
+
+    Only messages with an id above *after_id*, and last changed at or after *sent_since*, are
+    asked about: a caller that polls in small batches goes round all of them this way.
+    """
+    query = (
+        select(messages.c.id, messages.c.provider_message_id)
+        .where(messages.c.provider == PROVIDER)
+        .where(messages.c.direction == "out")
+        .where(messages.c.status.in_(OPEN_STATUSES))
+        .where(messages.c.provider_message_id.is_not(None))
+        .where(messages.c.id > after_id)
+        .order_by(messages.c.id)
+        .limit(limit)
+    )
+    if sent_since is not None:
+        query = query.where(messages.c.updated_at >= sent_since)
     with reading(engine) as conn:
-        rows = conn.execute(
-            select(messages.c.id, messages.c.provider_message_id)
-            .where(messages.c.provider == PROVIDER)
-            .where(messages.c.direction == "out")
-            .where(messages.c.status.in_(OPEN_STATUSES))
-            .where(messages.c.provider_message_id.is_not(None))
-            .order_by(messages.c.id)
-            .limit(limit)
-        ).all()
+        rows = conn.execute(query).all()
     report = PollReport(checked=len(rows))
     if not rows:
         return report
+    report.last_id = rows[-1].id
     by_id = {str(row.provider_message_id): row.id for row in rows}
     statuses = client.status(by_id)
     with engine.begin() as conn:
