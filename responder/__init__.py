@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import secrets as _secrets
+from functools import partial
 from typing import TextIO
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from responder.compliance.rulecheck import check_configured_words
 from responder.config import Config
 from responder.logs import configure_logging
 from responder.metrics import Metrics
@@ -37,7 +39,11 @@ def create_app(
     app.config["SECRET_KEY"] = config.secret_key.reveal() or _secrets.token_hex(32)
     engine = make_engine(config.database_url, data_dir=config.data_dir)
     create_schema(engine)
-    rules = RulesetHolder(config.rules_dir, interval_s=config.rules_reload_interval_s, logger=log)
+    # A rule claiming a configured opt-out, opt-in or help word is refused, as `rules check` says.
+    claims = partial(check_configured_words, settings=config.compliance)
+    rules = RulesetHolder(
+        config.rules_dir, interval_s=config.rules_reload_interval_s, logger=log, checks=[claims]
+    )
     rules.watch()
     services = Services(
         config=config,

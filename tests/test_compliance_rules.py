@@ -5,12 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from responder import create_app
 from responder.cli.rules import rules
+from responder.compliance.optout import is_opted_out
 from responder.compliance.settings import ComplianceSettings
 from responder.config import Config
+from responder.store.tables import messages
+from tests.conftest import CORE_RULES
+from tests.support import OUR, THEIRS, batch, sms_callback, wait_until
 
 CLAIMS = """\
 rules:
@@ -86,3 +92,49 @@ def test_help_answer_without_opt_out_instructions_is_a_warning(tmp_path, help_re
     )
     assert (warning in output) is warned
     assert code == (1 if warned else 0)
+
+
+# --- the running service refuses such a rule set on reload --------------------------------
+
+
+@pytest.fixture
+def config(config):
+    """The shared test config with a deployment opt-out word of its own."""
+    return config.with_changes(compliance=ComplianceSettings(opt_out_extra=("ARRET",)))
+
+
+def _post(url: str, callback_id: int, text: str) -> None:
+    response = requests.post(
+        f"{url}/voximplant/callback", data=batch(sms_callback(callback_id, text)), timeout=10
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("word", ["STOP", "ARRET"])
+def test_reload_refuses_a_rule_that_claims_a_compliance_word(live, rules_dir, word):
+    url, services = live
+    good = services.rules.current().version
+    claims = CORE_RULES.replace("Monday to Friday", "every day").replace(
+        "rules:\n",
+        f"rules:\n  - id: {word.lower()}-rule\n    keywords: [{word.lower()}]\n"
+        '    match: only\n    reply: "Got it"\n',
+    )
+    (rules_dir / "main.yaml").write_text(claims, encoding="utf-8")
+    problems = wait_until(lambda: services.rules.last_problems)
+    assert [(p.line, p.column) for p in problems if p.is_error] == [(2, 5)]
+    assert f"rule '{word.lower()}-rule' claims" in str(problems[0])
+    assert services.rules.current().version == good  # the last good set stays live
+    _post(url, 1, "hours")
+    _post(url, 2, word)
+    with services.engine.connect() as conn:
+        sent = conn.execute(
+            select(messages.c.kind, messages.c.text)
+            .where(messages.c.direction == "out")
+            .order_by(messages.c.id)
+        ).all()
+    assert [tuple(m) for m in sent] == [
+        ("reply", "We are open 9:00-17:00, Monday to Friday."),
+        ("compliance", services.config.compliance.opt_out_reply),
+    ]
+    with services.engine.connect() as conn:
+        assert is_opted_out(conn, OUR, THEIRS)

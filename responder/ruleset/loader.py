@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +17,9 @@ from responder.ruleset.problems import ERROR, WARNING, Problem, RuleSetError, so
 from responder.ruleset.ruleset import Ruleset
 from responder.ruleset.templates import TemplateCompiler
 from responder.ruleset.yamlsource import Loc, loc_of
+
+# A check of the deployment's own on a built rule set (configured compliance words, say).
+RulesetCheck = Callable[[Ruleset], list[Problem]]
 
 
 @dataclass
@@ -139,12 +142,22 @@ def check_ruleset(rules_dir: Path) -> list[Problem]:
 
 
 def load_ruleset(
-    rules_dir: Path, *, run_examples: bool = True, cache: ParseCache | None = None
+    rules_dir: Path,
+    *,
+    run_examples: bool = True,
+    cache: ParseCache | None = None,
+    checks: Sequence[RulesetCheck] = (),
 ) -> Ruleset:
-    """Load *rules_dir*; raise RuleSetError listing every problem when there is any error."""
+    """Load *rules_dir*; raise RuleSetError listing every problem when there is any error.
+
+    *checks* add problems of their own to the lint's, and refuse the set the same way.
+    """
     build = build_ruleset(rules_dir, cache=cache)
     problems = list(build.problems)
-    if not build.has_errors and run_examples:
+    if build.ruleset is not None:
+        for check in checks:
+            problems.extend(check(build.ruleset))
+    if not any(p.is_error for p in problems) and run_examples:
         problems.extend(r.problem for r in examples.run_examples(build) if r.problem is not None)
     problems = sort_problems(problems)
     if build.ruleset is None or any(p.is_error for p in problems):

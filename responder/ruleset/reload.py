@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from responder.ruleset.loader import ParseCache, list_rule_files, load_ruleset
+from responder.ruleset.loader import ParseCache, RulesetCheck, list_rule_files, load_ruleset
 from responder.ruleset.problems import Problem, RuleSetError
 from responder.ruleset.ruleset import Ruleset
 
@@ -20,9 +21,16 @@ class RulesetHolder:
     """The live rule set; a broken edit is logged and refused, and the last good set stays."""
 
     def __init__(
-        self, rules_dir: Path, *, interval_s: float = 1.0, logger: logging.Logger | None = None
+        self,
+        rules_dir: Path,
+        *,
+        interval_s: float = 1.0,
+        logger: logging.Logger | None = None,
+        checks: Sequence[RulesetCheck] = (),
     ) -> None:
+        """*checks* are the deployment's own (configured compliance words): an error refuses."""
         self.rules_dir = rules_dir
+        self.checks = tuple(checks)
         self.interval_s = interval_s
         self.log = logger or logging.getLogger(__name__)
         self.last_problems: list[Problem] = []
@@ -104,7 +112,7 @@ class RulesetHolder:
         self._fingerprint = fingerprint
         self._checked_at = time.monotonic()
         try:
-            ruleset = load_ruleset(self.rules_dir, cache=self._cache)
+            ruleset = load_ruleset(self.rules_dir, cache=self._cache, checks=self.checks)
         except RuleSetError as exc:
             self.last_problems = exc.problems
             kept = (
