@@ -182,6 +182,7 @@ class Sender:
 
     def _record_sent(self, claim: Claim, result: SendResult, provider: str, note: str = "") -> None:
         services = self.services
+        note = note or result.detail or ""
         held = mark_sent(
             services.engine,
             claim,

@@ -85,7 +85,8 @@ class WebhookPoster:
             ) from None
         status = answer.status_code
         if 200 <= status < 300:
-            return SendResult(provider_message_id=f"HTTP {status}")
+            # A status is no message id: ids are unique per provider, every POST gets 200.
+            return SendResult(provider_message_id=None, detail=f"HTTP {status}")
         if status in (408, 429) or status >= 500:
             # TRANSIENT even for 429: a busy receiver must not pause the SMS senders.
             raise ProviderError(

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
 from click.testing import CliRunner, Result
 from flask.cli import ScriptInfo
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from responder import create_app
 from responder.cli import cli
 from responder.config import Config
+from responder.migrations import upgrade
 from responder.store.db import make_engine
+from responder.store.history import HistoryMessage, import_message
 from responder.store.tables import messages, threads
 from tests.fakes.keys import KEY_ID, key_pair, make_account, other_key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
@@ -232,3 +236,49 @@ def test_a_bad_date_is_refused(vox_config, fake):
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == 0
     engine.dispose()
+
+
+def test_two_syncs_importing_one_message_at_once_store_it_once(config):
+    engines = [make_engine(config.database_url, data_dir=config.data_dir) for _ in range(2)]
+    upgrade(engines[0])
+    now = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+    def item(message_id: str) -> HistoryMessage:
+        return HistoryMessage(
+            "voximplant", message_id, "out", OUR, THEIRS, f"text {message_id}", "sent", now
+        )
+
+    with engines[0].begin() as conn:
+        assert import_message(conn, item("900001"), now)  # the thread exists from here on
+    second: dict[str, Any] = {}
+
+    def import_in_second_sync() -> None:
+        with engines[1].begin() as conn:
+            if conn.dialect.name == "postgresql":
+                second["pid"] = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+            second["added"] = import_message(conn, item("900002"), now)
+
+    try:
+        with engines[0].begin() as first:
+            assert import_message(first, item("900002"), now)
+            runner = threading.Thread(target=import_in_second_sync)
+            runner.start()
+            if first.dialect.name == "postgresql":
+                # The second sync's insert waits for ours; on SQLite its BEGIN waits instead.
+                wait_until(
+                    lambda: (
+                        "pid" in second
+                        and first.execute(
+                            text("SELECT count(*) FROM pg_locks WHERE pid = :pid AND NOT granted"),
+                            {"pid": second["pid"]},
+                        ).scalar()
+                    )
+                )
+        runner.join(30)
+        assert second["added"] is False
+        with engines[0].connect() as conn:
+            ids = conn.execute(select(messages.c.provider_message_id)).scalars().all()
+        assert sorted(ids) == ["900001", "900002"]
+    finally:
+        for engine in engines:
+            engine.dispose()

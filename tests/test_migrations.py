@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from responder.errors import SchemaError
 from responder.migrations import alembic_config, current_revision, head_revision, upgrade
@@ -248,6 +249,50 @@ def test_first_schema_filled_and_upgraded_keeps_every_row(engine):
     # Columns added later start empty on the old rows.
     with engine.connect() as conn:
         assert conn.execute(text("SELECT request_id FROM messages")).scalars().all() == [None] * 4
+
+
+def test_repeated_provider_ids_are_cleared_before_they_become_unique(engine):
+    upgrade(engine, "0006")
+    rows = first_schema_rows()
+    base = rows["messages"][1]  # a sent reply, voximplant id 58113
+    rows["messages"] += [
+        # The same provider message imported twice by two history syncs at once.
+        {**base, "id": 5, "kind": "imported", "reply_to_id": None, "rule_id": None},
+        # Another provider's id may equal ours; webhook answers were stored as if ids.
+        {**base, "id": 6, "provider": "alphasms"},
+        {
+            **base,
+            "id": 7,
+            "kind": "webhook",
+            "provider": "webhook",
+            "provider_message_id": "HTTP 200",
+        },
+        {
+            **base,
+            "id": 8,
+            "kind": "webhook",
+            "provider": "webhook",
+            "provider_message_id": "HTTP 200",
+        },
+    ]
+    fill(engine, rows)
+
+    upgrade(engine)
+
+    assert schema_differences(engine) == []
+    kept = read_rows(engine, "messages", ["id", "provider", "provider_message_id"])
+    assert [(r["id"], r["provider"], r["provider_message_id"]) for r in kept] == [
+        (1, None, None),
+        (2, "voximplant", "58113"),
+        (3, None, None),
+        (4, None, None),
+        (5, "voximplant", None),
+        (6, "alphasms", "58113"),
+        (7, "webhook", None),
+        (8, "webhook", None),
+    ]
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("UPDATE messages SET provider_message_id = '58113' WHERE id = 5"))
 
 
 def test_a_database_made_before_migrations_is_adopted(engine):

@@ -23,6 +23,7 @@ class SendResult:
     provider_message_id: str | None
     fragments: int | None = None
     provider: str | None = None  # who actually sent it, when a router chose among several
+    detail: str | None = None  # what else the answer said, for the message's history
 
 
 class SmsProvider(Protocol):

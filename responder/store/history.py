@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from responder.store.rows import utc
 from responder.store.tables import history_syncs, messages, threads
@@ -152,14 +154,23 @@ def import_message(
     if item.direction == "in":
         adopted = _unnumbered_inbound(conn, thread_id, item)
         if adopted is not None:
-            conn.execute(
-                update(messages)
-                .where(messages.c.id == adopted)
-                .values(provider=item.provider, provider_message_id=item.provider_message_id)
-            )
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        update(messages)
+                        .where(messages.c.id == adopted)
+                        .values(
+                            provider=item.provider, provider_message_id=item.provider_message_id
+                        )
+                    )
+            except IntegrityError:
+                pass  # a concurrent sync has just stored this id as a message of its own
             return False
-    message_id: int = conn.execute(
-        insert(messages)
+    # Another sync may store the same id between our look above and this insert: the unique
+    # index decides, and the loser skips the message.
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    message_id = conn.execute(
+        dialect.insert(messages)
         .values(
             thread_id=thread_id,
             direction=item.direction,
@@ -173,8 +184,14 @@ def import_message(
             created_at=item.at,
             updated_at=now,
         )
+        .on_conflict_do_nothing(
+            index_elements=[messages.c.provider, messages.c.provider_message_id],
+            index_where=messages.c.provider_message_id.is_not(None),
+        )
         .returning(messages.c.id)
-    ).scalar_one()
+    ).scalar_one_or_none()
+    if message_id is None:
+        return False
     record_event(conn, message_id, item.status, item.at, detail=f"from {item.provider} history")
     # Old messages must not make a thread look recently active.
     conn.execute(

@@ -87,7 +87,16 @@ messages = Table(
     _at("updated_at", nullable=False),
 )
 Index("ix_messages_thread", messages.c.thread_id, messages.c.id)
-Index("ix_messages_provider_id", messages.c.provider, messages.c.provider_message_id)
+# One row per provider message: concurrent history syncs cannot import one twice. Partial, as
+# replies not yet sent have no id; both SQLite and PostgreSQL take the WHERE.
+Index(
+    "ux_messages_provider_id",
+    messages.c.provider,
+    messages.c.provider_message_id,
+    unique=True,
+    sqlite_where=messages.c.provider_message_id.is_not(None),
+    postgresql_where=messages.c.provider_message_id.is_not(None),
+)
 Index("ix_messages_created", messages.c.created_at)  # retention: purge by age
 Index("ix_messages_status", messages.c.status, messages.c.updated_at)  # delivery-status polling
 Index("ix_messages_rule", messages.c.rule_id, messages.c.created_at)  # dashboard: hits per rule
