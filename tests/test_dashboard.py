@@ -317,6 +317,9 @@ def test_thread_shows_messages_history_and_decision_trace(operator, live):
     assert "sending" in history
     assert "Decision trace" in page
     assert "Winner:</strong> order-status" in page
+    # The rule's place, named from the rules directory's parent, not as an absolute path.
+    assert '<td class="muted">rules/main.yaml:6:5</td>' in page
+    assert f"{services.config.rules_dir}/main.yaml" not in page
 
 
 def test_long_thread_pages_back_fifty_messages_at_a_time(operator, live):

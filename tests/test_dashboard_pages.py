@@ -88,7 +88,8 @@ def test_rules_page_shows_the_problems_of_a_refused_reload(operator, live, rules
     wait_until(lambda: services.rules.current() and services.rules.last_problems)
     page = html.unescape(operator.get("/dashboard/rules").text)
     assert version in page  # the last good set stays live
-    assert "broken.yaml:3" in page
+    assert "<code>rules/broken.yaml:3:12</code>" in page  # from the rules directory's parent
+    assert f"{rules_dir}/broken.yaml" not in page
     assert "sometimes" in page
 
 

@@ -182,3 +182,26 @@ def test_rules_is_part_of_the_responder_command(
         app.extensions["responder"].engine.dispose()
     assert result.exit_code == 0, result.output
     assert "2 passed, 0 failed" in result.output
+
+
+def test_locations_under_the_working_directory_are_shown_relative(
+    runner: CliRunner, tmp_path: Path, rules_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_rules(rules_dir, shop=GOOD.replace("match: first", "match: startswith"))
+    write_rules(rules_dir, zz="rules:\n  - {id: tea, keywords: [tea], match: only, reply: Tea}\n")
+    monkeypatch.chdir(tmp_path)
+    config = Config.for_data_dir(tmp_path / "data", rules_dir)  # an absolute rules directory
+    app = create_app(config, start_sender=False)
+    try:
+        with app.app_context():
+            checked = runner.invoke(rules, ["check"])
+            explained = runner.invoke(rules, ["explain", str(rules_dir), "tea"])
+    finally:
+        app.extensions["responder"].engine.dispose()
+    assert checked.exit_code == 2
+    assert "\nrules/shop.yaml:3:49: error: 'match' must be one of" in "\n" + checked.output
+    assert explained.exit_code == 0, explained.output
+    assert "rules/shop.yaml:3:49: error: 'match' must be one of" in explained.output
+    assert "=> tea" in explained.output
+    assert "[rules/zz.yaml:2:5]" in explained.output
+    assert f"{tmp_path}/rules/" not in checked.output + explained.output

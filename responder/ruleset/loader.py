@@ -13,7 +13,14 @@ from typing import Any
 from responder.ruleset import examples
 from responder.ruleset.lint import lint_ruleset
 from responder.ruleset.parse import ParsedFile, parse_file
-from responder.ruleset.problems import ERROR, WARNING, Problem, RuleSetError, sort_problems
+from responder.ruleset.problems import (
+    ERROR,
+    WARNING,
+    Problem,
+    RuleSetError,
+    show_path,
+    sort_problems,
+)
 from responder.ruleset.ruleset import Ruleset
 from responder.ruleset.templates import TemplateCompiler
 from responder.ruleset.yamlsource import Loc, loc_of
@@ -75,30 +82,38 @@ def list_rule_files(rules_dir: Path) -> list[Path]:
     return sorted(p for p in rules_dir.glob("*.yaml") if p.is_file() and not p.name.startswith("."))
 
 
-def _directory_problems(rules_dir: Path, paths: list[Path]) -> list[Problem]:
+def _directory_problems(rules_dir: Path, paths: list[Path], base: Path | None) -> list[Problem]:
     problems = [
-        Problem(str(stray), None, None, WARNING, "ignored: rule files must end in .yaml")
+        Problem(
+            show_path(stray, base), None, None, WARNING, "ignored: rule files must end in .yaml"
+        )
         for stray in sorted(rules_dir.glob("*.yml"))
     ]
     if not paths:
         message = "no *.yaml rule files: no message will get a rule reply"
-        problems.append(Problem(str(rules_dir), None, None, WARNING, message))
+        problems.append(Problem(show_path(rules_dir, base), None, None, WARNING, message))
     return problems
 
 
-def build_ruleset(rules_dir: Path, *, cache: ParseCache | None = None) -> Build:
-    """Read, parse and lint every rule file; the Ruleset is None only when nothing could be read."""
+def build_ruleset(
+    rules_dir: Path, *, cache: ParseCache | None = None, base: Path | None = None
+) -> Build:
+    """Read, parse and lint every rule file; the Ruleset is None only when nothing could be read.
+
+    Every location (problems, rules, traces) names its file relative to *base* (default: the
+    current directory) when the file lies under it.
+    """
     if not rules_dir.is_dir():
         message = "rules directory does not exist"
-        return Build(None, [Problem(str(rules_dir), None, None, ERROR, message)])
+        return Build(None, [Problem(show_path(rules_dir, base), None, None, ERROR, message)])
     cache = cache or ParseCache()
     paths = list_rule_files(rules_dir)
-    problems = _directory_problems(rules_dir, paths)
+    problems = _directory_problems(rules_dir, paths, base)
     digest = hashlib.sha256()
     parsed_files = []
     with _gc_paused():
         for index, path in enumerate(paths):
-            display = str(rules_dir / path.name)
+            display = show_path(rules_dir / path.name, base)
             raw = path.read_bytes()
             digest.update(path.name.encode() + b"\0" + raw + b"\0")
             try:
@@ -147,12 +162,14 @@ def load_ruleset(
     run_examples: bool = True,
     cache: ParseCache | None = None,
     checks: Sequence[RulesetCheck] = (),
+    base: Path | None = None,
 ) -> Ruleset:
     """Load *rules_dir*; raise RuleSetError listing every problem when there is any error.
 
-    *checks* add problems of their own to the lint's, and refuse the set the same way.
+    *checks* add problems of their own to the lint's, and refuse the set the same way; *base*
+    is what locations are relative to (see build_ruleset).
     """
-    build = build_ruleset(rules_dir, cache=cache)
+    build = build_ruleset(rules_dir, cache=cache, base=base)
     problems = list(build.problems)
     if build.ruleset is not None:
         for check in checks:

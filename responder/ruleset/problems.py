@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from responder.errors import ResponderError
 
@@ -36,6 +37,20 @@ class Problem:
     @property
     def is_error(self) -> bool:
         return self.level == ERROR
+
+
+def show_path(path: Path, base: Path | None = None) -> str:
+    """*path* as a location names it: relative to *base* (default: the current directory).
+
+    Under /work/main, `/work/main/rules/00-shop.yaml` reads `rules/00-shop.yaml`; a path
+    outside *base*, or a relative one, stays as given.
+    """
+    if path.is_absolute():
+        try:
+            return str(path.relative_to((base or Path.cwd()).absolute()))
+        except ValueError:
+            pass
+    return str(path)
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:

@@ -112,7 +112,14 @@ class RulesetHolder:
         self._fingerprint = fingerprint
         self._checked_at = time.monotonic()
         try:
-            ruleset = load_ruleset(self.rules_dir, cache=self._cache, checks=self.checks)
+            ruleset = load_ruleset(
+                self.rules_dir,
+                cache=self._cache,
+                checks=self.checks,
+                # The service names rule files from the rules directory's parent
+                # (rules/00-shop.yaml:28:5), in traces kept with messages and on the dashboard.
+                base=self.rules_dir.parent,
+            )
         except RuleSetError as exc:
             self.last_problems = exc.problems
             kept = (
