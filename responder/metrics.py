@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,14 +20,14 @@ from prometheus_client import (
     multiprocess,
     values,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, func, inspect, select
+from sqlalchemy import Connection, Select, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from responder.store.db import reading
 from responder.store.rows import utc
-from responder.store.tables import metadata, outbox
+from responder.store.tables import message_events, messages, metadata, outbox
 
 if TYPE_CHECKING:
     from responder.services import Services
@@ -43,6 +44,17 @@ OPT_OUTS_TABLE = "opt_outs"
 LEDGER_TABLE = "consent_ledger"
 # Outbox rows that are not SMS to a person (rule actions posting JSON to a URL).
 NOT_REPLIES = frozenset({"webhook"})
+# Outbound rows the sender never sends: history imports and broadcasts (sent by the command).
+NOT_FROM_THE_SENDER = NOT_REPLIES | {"imported", "broadcast"}
+# Read from the database at scrape time, so a sender in another process (a PaaS `worker`) is
+# counted too: replies whose status changed within RECENT, by status, and the callback-to-sent
+# time of the newest LATENCY_SAMPLE of them. The window and the sample bound a scrape's cost.
+RECENT = timedelta(hours=1)
+LATENCY_SAMPLE = 1000
+LATENCY_QUANTILES = (0.5, 0.9, 0.99)
+REPLY_STATUSES = ("queued", "sending", "errored", "held", "sent", "delivered", "failed")
+# A reply in one of these was sent once (failed here: the handset never got it).
+AFTER_SENDING = ("sent", "delivered", "failed")
 
 
 class Metrics:
@@ -159,6 +171,7 @@ class DatabaseCollector(Collector):
                 select(func.count(), func.min(outbox.c.created_at)).select_from(outbox)
             ).one()
             consent = list(_consent_gauges(conn))
+            recent = list(_recent_reply_gauges(conn, now))
         yield _pause_gauge(services, now)
         gauge = GaugeMetricFamily("responder_outbox_depth", "Messages waiting in the outbox.")
         gauge.add_metric([], depth)
@@ -170,7 +183,69 @@ class DatabaseCollector(Collector):
         oldest_at = utc(oldest)
         age.add_metric([], 0 if oldest_at is None else (now - oldest_at).total_seconds())
         yield age
+        yield from recent
         yield from consent
+
+
+def recent_replies_query(since: datetime) -> Select[str, int]:
+    """Replies whose status changed since *since*, counted by status (ix_messages_status)."""
+    return (
+        select(messages.c.status, func.count())
+        .where(messages.c.status.in_(REPLY_STATUSES))
+        .where(messages.c.updated_at >= since)
+        .where(messages.c.direction == "out")
+        .where(messages.c.kind.not_in(NOT_FROM_THE_SENDER))
+        .group_by(messages.c.status)
+    )
+
+
+def recent_sends_query(since: datetime) -> Select[datetime, datetime]:
+    """(stored, sent) times of the newest replies sent since *since*, at most LATENCY_SAMPLE."""
+    return (
+        select(messages.c.created_at, message_events.c.at)
+        .join_from(messages, message_events, message_events.c.message_id == messages.c.id)
+        .where(messages.c.status.in_(AFTER_SENDING))
+        .where(messages.c.updated_at >= since)
+        .where(messages.c.direction == "out")
+        .where(messages.c.kind.not_in(NOT_FROM_THE_SENDER))
+        .where(message_events.c.status == "sent")
+        .order_by(messages.c.updated_at.desc())
+        .limit(LATENCY_SAMPLE)
+    )
+
+
+def _recent_reply_gauges(conn: Connection, now: datetime) -> Iterator[Metric]:
+    since = now - RECENT
+    counts = dict.fromkeys(REPLY_STATUSES, 0)
+    counts.update({status: n for status, n in conn.execute(recent_replies_query(since))})
+    replies = GaugeMetricFamily(
+        "responder_replies_last_hour",
+        "Replies whose status changed in the last hour, by status now (from the database: "
+        "every sender process counts).",
+        labels=["status"],
+    )
+    for status, n in counts.items():
+        replies.add_metric([status], n)
+    yield replies
+    seconds = sorted(
+        max(0.0, (sent - stored).total_seconds())
+        for stored, sent in (
+            (utc(row.created_at), utc(row.at)) for row in conn.execute(recent_sends_query(since))
+        )
+        if stored is not None and sent is not None
+    )
+    name = "responder_reply_latency_last_hour_seconds"
+    latency = SummaryMetricFamily(
+        name,
+        f"From the callback being stored to the provider accepting the reply, over the newest "
+        f"{LATENCY_SAMPLE} replies sent in the last hour (from the database).",
+    )
+    for q in LATENCY_QUANTILES:
+        value = seconds[min(len(seconds) - 1, int(q * len(seconds)))] if seconds else math.nan
+        latency.add_sample(name, {"quantile": str(q)}, value)
+    latency.add_sample(name + "_count", {}, len(seconds))
+    latency.add_sample(name + "_sum", {}, sum(seconds))
+    yield latency
 
 
 def _consent_gauges(conn: Connection) -> Iterator[Metric]:

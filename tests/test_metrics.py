@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+from datetime import UTC, datetime
+
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 
-from tests.processes import gunicorn, service_env
+from responder.metrics import recent_replies_query, recent_sends_query
+from responder.migrations import upgrade
+from responder.store.db import make_engine
+from tests.processes import BIN, ROOT, gunicorn, service_env
 from tests.support import API_KEY, SALT, batch, sms_callback, wait_until
 
 TOKEN = "scrape-token-0123456789"
@@ -122,3 +130,57 @@ def test_outbox_depth_and_age_show_a_stuck_queue(env):
     assert value(samples, "responder_outbox_depth") == 2
     assert value(samples, "responder_replies_total", status="queued") == 2
     assert value(samples, "responder_replies_total", status="sent") == 0
+
+
+def test_a_sender_in_a_worker_process_shows_in_the_webs_metrics(env):
+    # The PaaS set-up: web only serves (RESPONDER_SENDER=off), `responder sender run` sends.
+    with gunicorn({**env, "RESPONDER_SENDER": "off", "WEB_CONCURRENCY": "1"}) as service:
+        worker = subprocess.Popen(
+            [str(BIN / "responder"), "sender", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            callback = f"{service.url}/voximplant/callback"
+            answer = requests.post(callback, data=batch(sms_callback(1, "hours")), timeout=10)
+            assert answer.json()["accepted"] == 1
+
+            def sent() -> dict | None:
+                samples = scrape(service.url)
+                return (
+                    samples
+                    if value(samples, "responder_replies_last_hour", status="sent")
+                    else None
+                )
+
+            samples = wait_until(sent, timeout=30, interval=0.2)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+    assert value(samples, "responder_replies_last_hour", status="sent") == 1
+    assert value(samples, "responder_replies_last_hour", status="queued") == 0
+    assert value(samples, "responder_reply_latency_last_hour_seconds_count") == 1
+    median = value(samples, "responder_reply_latency_last_hour_seconds", quantile="0.5")
+    assert median == value(samples, "responder_reply_latency_last_hour_seconds_sum") >= 0
+
+
+def test_the_scrape_reads_replies_through_an_index(database_url, tmp_path):
+    engine = make_engine(database_url, data_dir=tmp_path)
+    upgrade(engine)
+    since = datetime.now(UTC)
+    try:
+        with engine.begin() as conn:
+            explain = "EXPLAIN QUERY PLAN" if conn.dialect.name == "sqlite" else "EXPLAIN"
+            if conn.dialect.name == "postgresql":
+                # An empty table is read whole at any cost; ask whether an index can serve.
+                conn.execute(text("SET LOCAL enable_seqscan = off"))
+            for query in (recent_replies_query(since), recent_sends_query(since)):
+                sql = query.compile(engine, compile_kwargs={"literal_binds": True})
+                plan = " ".join(str(row[-1]) for row in conn.execute(text(f"{explain} {sql}")))
+                assert "ix_messages_status" in plan, plan
+    finally:
+        engine.dispose()
