@@ -278,6 +278,10 @@ def apply_actions(
     saved = {**thread.saved, **decision.save}
     tags = list(thread.tags)
     paused_until = thread.paused_until
+    if paused_until is not None and thread.is_paused(now):
+        # Their message during a handoff keeps the person in charge for another idle time, so
+        # the rules never cut into a conversation with a human.
+        paused_until = max(paused_until, now + timedelta(seconds=services.config.handoff_idle_s))
     for action in decision.actions:
         name = type(action).__name__
         if name == "Tag":

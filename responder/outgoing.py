@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
@@ -14,7 +14,7 @@ from responder.replies import queue_text
 from responder.services import Services
 from responder.store.rows import utc
 from responder.store.tables import messages
-from responder.store.threads import get_or_create_thread
+from responder.store.threads import get_or_create_thread, set_paused
 from responder.store.withheld import hold_queued
 
 
@@ -37,7 +37,8 @@ def queue_manual(
     Raises InvalidNumberError for a number that is not valid, OptedOutError when the
     recipient opted out, MessageTextError for an empty text. In quiet hours the message is
     stored and held until the window opens (its status is `held`), unless it answers a
-    message that arrived within the grace time.
+    message that arrived within the grace time. A manual message to a thread whose automation
+    is paused (handoff) pauses it for RESPONDER_HANDOFF_IDLE from now.
     """
     ours, theirs = normalise_number(our_number), normalise_number(their_number)
     now = now or services.clock()
@@ -60,6 +61,9 @@ def queue_manual(
         ids = queue_text(conn, thread, text, now, kind=kind, reply_to_id=answers_id)
     except ValueError as exc:
         raise MessageTextError(f"cannot send this text: {exc}") from None
+    if kind == "manual" and thread.is_paused(now):
+        # A hand reply during a handoff: the person is still talking, so the pause runs on.
+        set_paused(conn, thread.id, now + timedelta(seconds=services.config.handoff_idle_s))
     until = hold_until(theirs, kind, now, settings.quiet, answers_at=answers_at)
     if until is not None:
         hold_queued(conn, ids, until, now, describe_hold(theirs, until, settings.quiet))

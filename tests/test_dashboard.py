@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from urllib.parse import urljoin
 
 import pytest
@@ -18,6 +19,7 @@ from responder.config import Config
 from responder.errors import ConfigError
 from responder.secret import Secret
 from responder.store.tables import messages
+from tests.compliance_support import NOON, ManualClock
 from tests.support import OUR, THEIRS, batch, serve, sms_callback, wait_until
 
 PASSWORD = "correct horse battery staple"
@@ -404,6 +406,31 @@ def test_paused_thread_gets_no_automatic_reply_until_resumed(operator, live):
     operator.post(f"/dashboard/threads/{thread_id}/resume")
     callback(url, sms_callback(52, "order 9"))
     assert [m.rule_id for m in outbound(services)] == ["hours", "order-status"]
+
+
+def test_each_message_and_hand_reply_during_a_pause_extends_it(operator, live):
+    url, services = live
+    clock = services.clock = ManualClock(NOON)
+    idle = services.config.handoff_idle_s / 60  # minutes
+    callback(url, sms_callback(70, "hours"))
+    thread_id = thread_ids(operator.get("/dashboard/").text)[0]
+    operator.get(f"/dashboard/threads/{thread_id}")
+    operator.post(f"/dashboard/threads/{thread_id}/pause")
+    clock.advance(minutes=idle - 10)
+    callback(url, sms_callback(71, "Are you still there?"))
+    clock.advance(minutes=30)  # past the first pause's end, within the second
+    callback(url, sms_callback(72, "hours"))
+    page = operator.get(f"/dashboard/threads/{thread_id}").text
+    resumes = NOON + timedelta(minutes=2 * idle + 20)
+    assert f"Automatic replies paused until {resumes:%Y-%m-%d %H:%M:%S} UTC" in page
+    clock.advance(minutes=30)
+    operator.post(f"/dashboard/threads/{thread_id}/reply", {"text": "Yes, Sam here."})  # no box
+    clock.advance(minutes=idle - 5)  # past the last message's pause, within the hand reply's
+    callback(url, sms_callback(73, "hours"))
+    assert [m.kind for m in outbound(services)] == ["reply", "manual"]
+    clock.advance(minutes=idle + 1)  # an idle time with no word from either side: rules again
+    callback(url, sms_callback(74, "hours"))
+    assert [m.kind for m in outbound(services)] == ["reply", "manual", "reply"]
 
 
 def test_paused_thread_still_gets_compliance_answers(operator, live):
