@@ -104,6 +104,7 @@ def keep(
                 services.clock(),
                 body=body,
                 keep=config.quarantine_max,
+                keep_texts=config.store_bodies,
                 request_id=request_id,
                 remote_addr=remote_addr,
                 route=route,

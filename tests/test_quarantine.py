@@ -16,7 +16,7 @@ from responder import create_app
 from responder.config import Config
 from responder.secret import Secret
 from responder.services import Services
-from responder.store.tables import messages
+from responder.store.tables import messages, quarantined_callbacks
 from tests.fakes.keys import make_account
 from tests.support import API_KEY, SALT, batch, serve, sms_callback, wait_until
 
@@ -113,6 +113,44 @@ def test_wrong_salt_loses_nothing_after_replay(config, serve_config):
         assert len(outbound(services)) == 1
     listing = responder(cli_env(config), "callbacks", "failed")
     assert listing.stdout.splitlines()[1].split()[5] == "200"
+
+
+def test_without_stored_bodies_the_quarantine_keeps_no_text(config, serve_config):
+    private = config.with_changes(store_bodies=False)
+    server, services = serve_config(private.with_changes(callback_salt=Secret("my-sal")))
+    with server as url:
+        callback = f"{url}/voximplant/callback"
+        refused = batch(sms_callback(7, "card 4111 1111"), sms_callback(8, "pin 9876"))
+        assert requests.post(callback, data=refused, timeout=10).status_code == 403
+        unreadable = b'{"callbacks": [{"sms_body": "my address is 1 Elm St"'
+        assert requests.post(callback, data=unreadable, timeout=10).status_code == 400
+    env = cli_env(config, RESPONDER_STORE_BODIES="false")
+    lines = responder(env, "callbacks", "failed").stdout.splitlines()
+    unreadable_id, refused_id = lines[1].split()[0], lines[2].split()[0]
+
+    shown = responder(env, "callbacks", "failed", "--show", refused_id).stdout
+    assert "4111" not in shown
+    assert "9876" not in shown
+    assert shown.count('"sms_body": ""') == 2
+    assert '"callback_id": 7' in shown
+    assert '"source_number": "447443332212"' in shown
+    shown = responder(env, "callbacks", "failed", "--show", unreadable_id).stdout
+    assert "Elm St" not in shown
+    assert "FAIL body: body is not valid JSON" in shown
+    with services.engine.connect() as conn:
+        kept = conn.execute(select(quarantined_callbacks.c.body)).scalars().all()
+    assert not any(b"4111" in body or b"9876" in body or b"Elm" in body for body in kept)
+
+    # The blanked callbacks still verify: replay stores both messages' metadata.
+    replayed = responder(env, "callbacks", "replay", refused_id)
+    assert "2 accepted" in replayed.stdout, replayed.stderr
+    with services.engine.connect() as conn:
+        inbound = conn.execute(
+            select(messages.c.callback_id, messages.c.text, messages.c.status)
+            .where(messages.c.direction == "in")
+            .order_by(messages.c.callback_id)
+        ).all()
+    assert [tuple(row) for row in inbound] == [(7, None, "handled"), (8, None, "handled")]
 
 
 def test_changed_token_is_kept_and_replayed(config, serve_config):

@@ -59,15 +59,46 @@ def _row(row: Any) -> QuarantinedCallback:
     )
 
 
+def blank_sms_bodies(body: bytes) -> bytes:
+    """*body* with every `sms_body` value emptied and all else kept; nothing if it is not JSON.
+
+    The hash of a callback does not cover the text, so a blanked callback still verifies and
+    its replay stores the message's metadata. A body that cannot be read may hold text
+    anywhere, so none of it is kept.
+    """
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        return b""
+    return json.dumps(_blanked(parsed), ensure_ascii=False).encode("utf-8")
+
+
+def _blanked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: ("" if isinstance(item, str) else None) if key == "sms_body" else _blanked(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_blanked(item) for item in value]
+    return value
+
+
 def add_quarantined(
     conn: Connection,
     now: datetime,
     *,
     body: bytes,
     keep: int,
+    keep_texts: bool = True,
     **values: Any,
 ) -> int:
-    """Keep one refused request (body cut at 64 KiB); drop the oldest beyond *keep* rows."""
+    """Keep one refused request (body cut at 64 KiB); drop the oldest beyond *keep* rows.
+
+    Without *keep_texts* (RESPONDER_STORE_BODIES=false) the message texts are blanked first.
+    """
+    if not keep_texts:
+        body = blank_sms_bodies(body)
     values["checks"] = json.dumps(values.get("checks", []), ensure_ascii=False)
     values["headers"] = json.dumps(values.get("headers", {}), ensure_ascii=False)
     new_id: int = conn.execute(
