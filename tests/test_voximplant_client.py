@@ -484,6 +484,27 @@ def test_token_error_signs_a_new_token_and_retries_once(
     assert len(fake.sent) == 1
 
 
+@pytest.mark.parametrize("code", [447, 454, 455, 456])
+def test_token_error_within_the_same_second_retries_with_a_different_token(
+    fake: FakeVoximplant, make_client: Callable[..., VoximplantClient], code: int
+) -> None:
+    fixed = time.time()  # the clock does not move between the refusal and the new token
+    provider = VoximplantProvider(make_client(now=lambda: fixed))
+    fake.error_next(code)
+
+    result = provider.send(outbound())
+
+    assert result.provider_message_id is not None
+    first, second = fake.requests
+    assert bearer(first.headers) != bearer(second.headers)
+    assert len(fake.sent) == 1
+    # Only the documented claims: the new one is issued a second earlier, expiring as before.
+    assert set(second.claims) == {"iss", "iat", "exp"}
+    refused = jwt.decode(bearer(first.headers), options={"verify_signature": False})
+    assert second.claims["exp"] == refused["exp"]
+    assert second.claims["iat"] == int(fixed) - 6
+
+
 def test_token_error_twice_is_raised(
     fake: FakeVoximplant, make_client: Callable[..., VoximplantClient]
 ) -> None:
@@ -520,12 +541,17 @@ def test_secrets_stay_out_of_errors_and_logs(
     caplog.set_level(logging.DEBUG)
     fixed = time.time()
     account = make_account()
-    token = TokenSigner(account, now=lambda: fixed).token()
+    # The client's tokens, signed alike: the first, and the one that replaces it when refused.
+    signer = TokenSigner(account, now=lambda: fixed)
+    token = signer.token()
+    signer.invalidate()
+    renewed = signer.token()
     client = make_client(account, timeout=0.3, now=lambda: fixed)
     # The worst case: an answer that quotes the token back.
-    fake.error_next(456, f"token {token} expired", n=2)
-    fake.error_next(101, f"bad request with {token}", status=400)
-    fake.fail_next(status=502, body=f"<html>upstream said Bearer {token}</html>")
+    fake.error_next(456, f"token {token} expired")
+    fake.error_next(456, f"token {renewed} expired")
+    fake.error_next(101, f"bad request with {renewed}", status=400)
+    fake.fail_next(status=502, body=f"<html>upstream said Bearer {renewed}</html>")
     fake.stall_next(5.0)
     fake.drop_next()
 
@@ -536,7 +562,7 @@ def test_secrets_stay_out_of_errors_and_logs(
         errors.append(caught.value)
 
     assert [e.code for e in errors] == [456, 101, None, None, None]
-    secrets = [token, *key_pair().private_pem.splitlines()[1:-1]]
+    secrets = [token, renewed, *key_pair().private_pem.splitlines()[1:-1]]
     texts = [str(e) for e in errors] + [repr(e.args) for e in errors]
     texts += [r.getMessage() for r in caplog.records] + [r.exc_text or "" for r in caplog.records]
     for text in texts:

@@ -20,6 +20,10 @@ ISSUED_SKEW_S = 5
 LIFETIME_S = 60
 # Never hand out a token this close to expiry: it could expire in flight.
 RENEW_MARGIN_S = 10
+# A token signed anew within the same second is back-dated one second more than the one before,
+# so a refused token is never sent again byte for byte, up to this many extra seconds. Only the
+# documented claims (iss, iat, exp) are sent: the API reference names no others.
+MAX_EXTRA_BACKDATE_S = 60
 
 
 _JWS = PyJWS()
@@ -34,6 +38,8 @@ class TokenSigner:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
+        self._signed_at: int | None = None  # the second the last token was signed in
+        self._backdate = 0  # extra seconds of back-dating within that second
 
     def token(self) -> str:
         """Return a valid token, signing a new one when the cached one is near expiry."""
@@ -51,7 +57,12 @@ class TokenSigner:
 
     def _sign(self, now: int) -> tuple[str, float]:
         expires_at = now + LIFETIME_S
-        claims = {"iss": self._account.account_id, "iat": now - ISSUED_SKEW_S, "exp": expires_at}
+        if now == self._signed_at:
+            self._backdate = (self._backdate + 1) % (MAX_EXTRA_BACKDATE_S + 1)
+        else:
+            self._signed_at, self._backdate = now, 0
+        issued_at = now - ISSUED_SKEW_S - self._backdate
+        claims = {"iss": self._account.account_id, "iat": issued_at, "exp": expires_at}
         headers = {"kid": self._account.key_id, "typ": "JWT"}
         # Signed at the JWS level: PyJWT's jwt.encode insists on a string iss, while Voximplant's
         # own examples and clients send the account id as a JSON number.
