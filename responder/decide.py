@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from responder import reasons
 from responder.compliance.gate import Screen
 from responder.ruleset import MessageContext, Ruleset
 from responder.store.threads import Thread
@@ -73,12 +74,13 @@ def decide(
         # A rule-set bug must not lose the message: it is stored unanswered, with the reason.
         log.exception("rule set %s failed on a message", ruleset.version)
         trace["error"] = f"{type(exc).__name__}: {exc}"
-        return Decision(None, None, ruleset.version, "rule evaluation failed", trace=trace)
+        return Decision(None, None, ruleset.version, reasons.EVALUATION_FAILED, trace=trace)
     trace["rules"] = evaluation.trace.to_dict()
     if evaluation.reply is None:
-        reason = (
-            "no rule matched and no fallback" if evaluation.rule_id is None else "rule has no reply"
-        )
+        if evaluation.rule_id is None:
+            reason = reasons.NO_MATCH
+        else:
+            reason = evaluation.withheld or "rule has no reply"
     else:
         reason = f"rule {evaluation.rule_id}"
     return Decision(

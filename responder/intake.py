@@ -16,6 +16,7 @@ from responder.compliance.optout import is_opted_out
 from responder.decide import Decision, decide
 from responder.errors import SignatureError
 from responder.numbers import callback_number
+from responder.reasons import UNUSABLE_REPLY
 from responder.replies import queue_text
 from responder.ruleset import Ruleset
 from responder.schemas import Callback, SmsItem, parse_batch
@@ -232,6 +233,7 @@ def apply_decision(
 ) -> None:
     """Queue the reply and actions, update the conversation, mark the inbound message handled."""
     trace = dict(decision.trace)
+    reason = decision.reason
     if decision.rule_id is not None:
         services.metrics.rule_hits.labels(decision.rule_id).inc()
     if decision.reply is not None:
@@ -250,6 +252,7 @@ def apply_decision(
             services.metrics.replies.labels("queued").inc(len(trace["reply_ids"]))
         except ValueError as exc:
             trace["reply_error"] = str(exc)
+            reason = f"{UNUSABLE_REPLY}: {exc}"
             log.error("rule %s produced an unusable reply: %s", decision.rule_id, exc)
     actions = apply_actions(conn, services, thread, decision, now)
     if actions:
@@ -259,7 +262,7 @@ def apply_decision(
         message_id,
         "handled",
         now,
-        detail=decision.reason,
+        detail=reason,
         rule_id=decision.rule_id,
         ruleset_version=decision.ruleset_version,
         trace=json.dumps(trace, ensure_ascii=False, default=str),

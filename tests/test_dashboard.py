@@ -5,20 +5,23 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 from responder import create_app
 from responder.compliance.optout import opt_out
 from responder.config import Config
 from responder.errors import ConfigError
+from responder.migrations import upgrade
 from responder.secret import Secret
+from responder.store.db import make_engine
 from responder.store.tables import messages
+from responder.store.threads import inbox_query
 from tests.compliance_support import NOON, ManualClock
 from tests.support import OUR, THEIRS, batch, serve, sms_callback, wait_until
 
@@ -263,8 +266,94 @@ def test_inbox_lists_threads_newest_first_with_unread_and_handoff_marks(operator
     assert page.count("1 unread") == 1  # the two opened threads are read now
     row = page[page.index(f'data-thread="{second}"') :].split("</tr>")[0]
     assert "needs a human" in row
-    assert "needs a human" not in page.replace(row, "")
+    assert page.count('class="badge human"') == 1  # the paused thread's only
     assert third
+
+
+ATTENTION_RULES = {
+    "main.yaml": r"""
+rules:
+  - {id: hours, keywords: [hours], match: first, reply: "Open 9-5"}
+  - {id: order-status, match: regex, pattern: '^order\s+(?P<n>\d+)$', reply: "On its way"}
+""",
+    "other.yaml": """
+numbers: ["447443332299"]
+budget: {replies: 1, per: 1h}
+rules:
+  - {id: prices, keywords: [prices], match: first, reply: "From 10 GBP"}
+""",
+}
+
+
+def inbox_marks(page: str) -> dict[str, bool]:
+    """Their number -> whether its inbox row says "needs a human"."""
+    rows = re.findall(r'<tr class="[^"]*" data-thread="\d+">(.*?)</tr>', page, re.S)
+    return {re.search(r">\+(\d+)</a>", row).group(1): "needs a human" in row for row in rows}
+
+
+def test_inbox_marks_threads_left_unanswered_and_filters_them(operator, live, rules_dir):
+    url, services = live
+    old = services.rules.current().version
+    for name, body in ATTENTION_RULES.items():
+        (rules_dir / name).write_text(body, encoding="utf-8")
+    wait_until(lambda: services.rules.current().version != old and not services.rules.last_problems)
+    ids = iter(range(300, 400))
+
+    def send(number: str, *words: str, to: str = OUR) -> None:
+        for word in words:
+            callback(
+                url, sms_callback(next(ids), word, source=f"4474433323{number}", destination=to)
+            )
+
+    send("01", "hours")  # answered
+    send("02", "tell me more")  # no rule, no fallback
+    send("03", "prices", "prices", to="447443332299")  # the second is over the budget
+    send("04", "tell me more")  # answered by hand below
+    send("05", "hours")  # paused below
+    send("06", "STOP", "tell me more")  # opted out: silence on purpose
+    send("07", "order 1", "order 1", "order 1")  # the third opens the loop breaker
+    send("08", "tell me more", "hours")  # the latest message was answered
+    page = operator.get("/dashboard/").text
+    by_number = dict(zip(re.findall(r">\+(\d+)</a>", page), thread_ids(page), strict=True))
+    operator.get(f"/dashboard/threads/{by_number['447443332304']}")
+    operator.post(f"/dashboard/threads/{by_number['447443332304']}/reply", {"text": "Sam here"})
+    operator.post(f"/dashboard/threads/{by_number['447443332305']}/pause")
+    needing = ["447443332307", "447443332305", "447443332303", "447443332302"]  # newest first
+    marks = inbox_marks(operator.get("/dashboard/").text)
+    assert sorted(n for n, marked in marks.items() if marked) == sorted(needing)
+    assert len(marks) == 8
+    filtered = operator.get("/dashboard/", params={"needs": "human"}).text
+    assert list(inbox_marks(filtered)) == needing
+    assert "Only threads that need a human" in filtered
+    send("02", "hours")  # answered now: the mark goes
+    filtered = operator.get("/dashboard/", params={"needs": "human"}).text
+    assert list(inbox_marks(filtered)) == needing[:3]
+    bad = operator.get("/dashboard/", params={"needs": "robot"})
+    assert bad.status_code == 400
+    assert "'needs' may only be 'human'" in html.unescape(bad.text)
+
+
+@pytest.mark.parametrize("needs_human", [False, True], ids=["all", "needs-human"])
+def test_the_inbox_walks_the_last_activity_index(database_url, tmp_path, needs_human):
+    engine = make_engine(database_url, data_dir=tmp_path)
+    upgrade(engine)
+    query = inbox_query(needs_human_at=datetime.now(UTC) if needs_human else None).limit(51)
+    try:
+        with engine.begin() as conn:
+            explain = "EXPLAIN QUERY PLAN" if conn.dialect.name == "sqlite" else "EXPLAIN"
+            if conn.dialect.name == "postgresql":
+                # An empty table is read whole at any cost; ask whether an index can serve.
+                conn.execute(text("SET LOCAL enable_seqscan = off"))
+            sql = query.compile(engine, compile_kwargs={"literal_binds": True})
+            plan = "\n".join(str(row[-1]) for row in conn.execute(text(f"{explain} {sql}")))
+    finally:
+        engine.dispose()
+    assert "ix_threads_last_activity" in plan, plan
+    assert "Sort" not in plan  # pages stop at the limit instead of sorting every thread
+    assert "TEMP B-TREE" not in plan, plan
+    # The mark of each thread: an index lookup from one row, never a scan of all messages.
+    assert "SCAN messages" not in plan, plan
+    assert "Seq Scan on messages" not in plan, plan
 
 
 def test_inbox_search_by_number_or_text(operator, live):

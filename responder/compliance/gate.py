@@ -13,6 +13,7 @@ from responder.compliance.optout import Keyword, classify, is_opted_out, opt_in,
 from responder.compliance.quiet import quiet_until
 from responder.compliance.settings import ComplianceSettings
 from responder.compliance.words import normalise_words
+from responder.reasons import BREAKER_OPEN
 from responder.store.threads import Thread
 
 
@@ -84,7 +85,7 @@ def screen_inbound(
     checks.append(breaker.check)
     if breaker.open:
         until = breaker.until.isoformat(timespec="seconds") if breaker.until else "?"
-        return Screen(checks, None, f"loop breaker open until {until}: {breaker.reason}")
+        return Screen(checks, None, f"{BREAKER_OPEN} until {until}: {breaker.reason}")
     night_until = quiet_until(theirs, now, settings.quiet)
     if night_until is not None:
         checks.append(

@@ -53,8 +53,11 @@ def _parse_cursor(raw: str) -> tuple[datetime, int]:
 
 @bp.get("/")
 def inbox() -> ResponseReturnValue:
-    """Threads by last activity, 50 a page, filtered by number digits or message text."""
+    """Threads by last activity, 50 a page; by number digits or message text; needing a human."""
     query = request.args.get("q", "").strip()
+    human = request.args.get("needs", "")
+    if human not in ("", "human"):
+        abort(400, f"'needs' may only be 'human' (got {human!r})")
     if len(query) > MAX_SEARCH:
         abort(400, f"search text is limited to {MAX_SEARCH} characters")
     before = request.args.get("before")
@@ -63,6 +66,7 @@ def inbox() -> ResponseReturnValue:
         number = re.sub(r"\D", "", query)
     elif query:
         text = query
+    now = services().clock()
     with reading(services().engine) as conn:
         rows = inbox_page(
             conn,
@@ -70,6 +74,7 @@ def inbox() -> ResponseReturnValue:
             before=_parse_cursor(before) if before else None,
             number=number,
             text=text,
+            needs_human_at=now if human else None,
         )
     more = len(rows) > INBOX_PAGE
     rows = rows[:INBOX_PAGE]
@@ -78,7 +83,8 @@ def inbox() -> ResponseReturnValue:
         threads=rows,
         query=query,
         searched_for="number" if number else "text" if text else None,
-        now=services().clock(),
+        needs=human or None,
+        now=now,
         next_cursor=_cursor(rows[-1]) if more else None,
         paged=before is not None,
     )

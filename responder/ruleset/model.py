@@ -86,6 +86,8 @@ class Evaluation:
     save: Mapping[str, str]
     smart_encoding: bool
     trace: Trace
+    # Why the winner's reply is not sent (budget used up, its template failed); None otherwise.
+    withheld: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from responder.reasons import TEMPLATE_FAILED
 from responder.ruleset.matcher import Hit
 from responder.ruleset.model import (
     Action,
@@ -44,16 +45,19 @@ def build_evaluation(rule: Rule, hit: Hit, ctx: MessageContext, trace: Trace) ->
     """Carry out the winner's reply template and collect what the caller must do."""
     save = saved_values(rule, ctx, hit) if rule.save_as else {}
     reply = None
+    withheld = None
     if rule.reply is not None and rule.reply.is_plain:
         reply = rule.reply.source
     elif rule.reply is not None:
         reply = _render(rule.reply, template_values(rule, ctx, hit, save), trace, "reply")
+        if reply is None:
+            withheld = TEMPLATE_FAILED
     if reply == "":
         trace.notes.append("the reply rendered empty, so nothing is sent")
         reply = None
     trace.winner, trace.reply = rule.id, reply
     if not (rule.forwards or rule.tags or rule.handoff or rule.then or save):
-        return Evaluation(rule.id, reply, (), None, save, rule.encodes_smart, trace)
+        return Evaluation(rule.id, reply, (), None, save, rule.encodes_smart, trace, withheld)
     values = template_values(rule, ctx, hit, save)
     actions: list[Action] = []
     for spec in rule.forwards:
@@ -77,7 +81,9 @@ def build_evaluation(rule: Rule, hit: Hit, ctx: MessageContext, trace: Trace) ->
         )
     trace.outcomes.extend(_describe(action) for action in actions)
     trace.outcomes.extend(f"save {k} = {v!r}" for k, v in save.items())
-    return Evaluation(rule.id, reply, tuple(actions), state, save, rule.encodes_smart, trace)
+    return Evaluation(
+        rule.id, reply, tuple(actions), state, save, rule.encodes_smart, trace, withheld
+    )
 
 
 def _render(template: Template, values: dict[str, Any], trace: Trace, what: str) -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from responder.reasons import BUDGET_USED_UP
 from responder.ruleset.durations import format_duration
 from responder.ruleset.matcher import Hit, RuleIndex, match_rule
 from responder.ruleset.model import Budget, Evaluation, MessageContext, Rule, RuleFile
@@ -148,7 +149,7 @@ class Ruleset:
             f"budget used up: {used} automatic replies in the last {format_duration(budget.per)} "
             f"(limit {budget}), so there is no reply; actions still happen"
         )
-        return replace(evaluation, reply=None)
+        return replace(evaluation, reply=None, withheld=BUDGET_USED_UP)
 
     @staticmethod
     def _candidates(

@@ -7,11 +7,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
+from responder.reasons import UNANSWERED, UNANSWERED_PREFIXES
 from responder.request_ids import current_request_id
 from responder.store.rows import insert_ignore, utc
 from responder.store.tables import message_events, messages, threads
+
+# Outbound messages that answer their latest message: automatic, compliance, or by hand.
+ANSWER_KINDS = ("reply", "compliance", "manual")
 
 
 @dataclass(frozen=True)
@@ -30,6 +44,8 @@ class Thread:
     saved: dict[str, str] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     paused_until: datetime | None = None
+    # Its latest message got no reply that was due and nobody has answered it since (inbox only).
+    unanswered: bool = False
 
     def live_state(self, now: datetime) -> str | None:
         """The conversation state unless it has expired."""
@@ -39,6 +55,10 @@ class Thread:
 
     def is_paused(self, now: datetime) -> bool:
         return self.paused_until is not None and self.paused_until > now
+
+    def needs_human(self, now: datetime) -> bool:
+        """Paused for a person, or left unanswered: someone should look at it."""
+        return self.is_paused(now) or self.unanswered
 
 
 def _thread(row: Any) -> Thread:
@@ -55,6 +75,7 @@ def _thread(row: Any) -> Thread:
         saved=json.loads(row.saved or "{}"),
         tags=json.loads(row.tags or "[]"),
         paused_until=utc(row.paused_until),
+        unanswered=bool(getattr(row, "unanswered", False)),
     )
 
 
@@ -99,6 +120,47 @@ def find_threads_with(conn: Connection, number: str) -> list[Thread]:
     return [_thread(r) for r in rows]
 
 
+def _unanswered() -> ColumnElement[bool]:
+    """True for a thread whose latest inbound message got no reply that was due (see
+    responder.reasons) and no answer since, from the messages and their events alone.
+
+    Each lookup walks an index from one row: the thread's newest messages (ix_messages_thread)
+    back to its latest inbound one, that message's events, the messages after it.
+    """
+    event, answer = message_events.alias("decided"), messages.alias("answer")
+    latest_in = (
+        select(messages.c.id)
+        .where(messages.c.thread_id == threads.c.id)
+        .where(messages.c.direction == "in")
+        .order_by(messages.c.id.desc())
+        .limit(1)
+        .correlate(threads)
+        .scalar_subquery()
+    )
+    answered = (
+        select(answer.c.id)
+        .where(answer.c.thread_id == threads.c.id)
+        .where(answer.c.id > latest_in)
+        .where(answer.c.direction == "out")
+        .where(answer.c.kind.in_(ANSWER_KINDS))
+        .correlate(threads)
+        .exists()
+    )
+    no_reply = or_(
+        event.c.detail.in_(UNANSWERED),
+        *(event.c.detail.startswith(prefix, autoescape=True) for prefix in UNANSWERED_PREFIXES),
+    )
+    return (
+        select(event.c.id)
+        .where(event.c.message_id == latest_in)
+        .where(event.c.status == "handled")
+        .where(no_reply)
+        .where(~answered)
+        .correlate(threads)
+        .exists()
+    )
+
+
 def inbox_page(
     conn: Connection,
     *,
@@ -106,13 +168,32 @@ def inbox_page(
     before: tuple[datetime, int] | None = None,
     number: str | None = None,
     text: str | None = None,
+    needs_human_at: datetime | None = None,
 ) -> list[Thread]:
     """Threads by last activity, newest first; *before* is the (time, id) of the last row seen.
 
     *number* keeps threads whose number (either side) contains those digits; *text* keeps
-    threads with a message containing it, case-insensitively.
+    threads with a message containing it, case-insensitively; *needs_human_at* keeps the
+    threads that need a person at that time (paused, or left unanswered).
     """
-    query = select(threads).order_by(threads.c.last_activity_at.desc(), threads.c.id.desc())
+    query = inbox_query(before=before, number=number, text=text, needs_human_at=needs_human_at)
+    return [_thread(r) for r in conn.execute(query.limit(limit))]
+
+
+def inbox_query(
+    *,
+    before: tuple[datetime, int] | None = None,
+    number: str | None = None,
+    text: str | None = None,
+    needs_human_at: datetime | None = None,
+) -> Select[Any]:
+    """The query behind inbox_page, without its limit."""
+    unanswered = _unanswered()
+    query = select(threads, unanswered.label("unanswered")).order_by(
+        threads.c.last_activity_at.desc(), threads.c.id.desc()
+    )
+    if needs_human_at is not None:
+        query = query.where(or_(threads.c.paused_until > needs_human_at, unanswered))
     if number:
         query = query.where(
             or_(
@@ -135,7 +216,7 @@ def inbox_page(
                 and_(threads.c.last_activity_at == at, threads.c.id < thread_id),
             )
         )
-    return [_thread(r) for r in conn.execute(query.limit(limit))]
+    return query
 
 
 def thread_page(
