@@ -9,7 +9,7 @@ from flask import current_app, has_app_context
 from flask.cli import NoAppException, ScriptInfo, with_appcontext
 
 from responder.cli.context import services
-from responder.compliance.optout import opt_in, opt_out
+from responder.compliance.optout import Keyword, change_consent
 from responder.compliance.settings import ComplianceSettings
 from responder.errors import InvalidNumberError, ResponderError
 from responder.numbers import normalise_number
@@ -88,7 +88,7 @@ def show_consent(number: str) -> None:
 NUMBER_HELP = "Only from this number of ours; without it, from every number of ours."
 
 
-def _record(action: str, number: str, ours: str | None, note: str) -> None:
+def _record(keyword: Keyword, number: str, ours: str | None, note: str) -> None:
     try:
         theirs = normalise_number(number)
         our_number = normalise_number(ours) if ours else None
@@ -96,11 +96,12 @@ def _record(action: str, number: str, ours: str | None, note: str) -> None:
         raise click.ClickException(str(exc)) from None
     svc = services()
     settings = replace(svc.config.compliance, scope="number" if our_number else "account")
-    record = opt_out if action == "opt-out" else opt_in
     with svc.engine.begin() as conn:
-        result = record(conn, settings, our_number or ACCOUNT_WIDE, theirs, note, svc.clock())
+        result = change_consent(
+            conn, settings, keyword, our_number or ACCOUNT_WIDE, theirs, note, svc.clock()
+        )
     where = f"from {our_number}" if our_number else "from all our numbers"
-    if action == "opt-out":
+    if keyword is Keyword.OPT_OUT:
         state = "opted out" if result.changed else "was already opted out"
         extra = f"; {len(result.cancelled)} waiting message(s) failed" if result.cancelled else ""
     else:
@@ -117,7 +118,7 @@ def _record(action: str, number: str, ours: str | None, note: str) -> None:
 @with_appcontext
 def record_opt_out(number: str, ours: str | None, note: str) -> None:
     """Opt NUMBER out on a request made another way (phone, email, in person); no SMS is sent."""
-    _record("opt-out", number, ours, note)
+    _record(Keyword.OPT_OUT, number, ours, note)
 
 
 @consent.command("opt-in")
@@ -128,4 +129,4 @@ def record_opt_out(number: str, ours: str | None, note: str) -> None:
 @with_appcontext
 def record_opt_in(number: str, ours: str | None, note: str) -> None:
     """Opt NUMBER back in when they gave consent another way; no SMS is sent."""
-    _record("opt-in", number, ours, note)
+    _record(Keyword.OPT_IN, number, ours, note)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from responder.compliance.breaker import check_breaker
-from responder.compliance.optout import Keyword, classify, is_opted_out, opt_in, opt_out
+from responder.compliance.optout import Keyword, change_consent, classify, is_opted_out
 from responder.compliance.quiet import quiet_until
 from responder.compliance.settings import ComplianceSettings
 from responder.compliance.words import normalise_words
@@ -57,15 +57,17 @@ def screen_inbound(
         if keyword is Keyword.HELP:
             entry["outcome"] = "help: answered with the help text"
             return Screen(checks, settings.help_reply, entry["outcome"])
-        change = (opt_out if keyword is Keyword.OPT_OUT else opt_in)(
+        change = change_consent(
             conn,
             settings,
+            keyword,
             ours,
             theirs,
             text,
             now,
             ruleset_version=ruleset_version,
             message_id=message_id,
+            opted_out=opted_out,
         )
         entry.update(ledger_id=change.ledger_id, scope=settings.scope)
         if keyword is Keyword.OPT_IN:

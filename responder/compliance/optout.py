@@ -52,9 +52,10 @@ class ConsentChange:
     cancelled: tuple[int, ...] = ()
 
 
-def opt_out(
+def change_consent(
     conn: Connection,
     settings: ComplianceSettings,
+    keyword: Keyword,
     our_number: str,
     their_number: str,
     text: str,
@@ -62,27 +63,51 @@ def opt_out(
     *,
     ruleset_version: str | None = None,
     message_id: int | None = None,
+    opted_out: bool | None = None,
 ) -> ConsentChange:
-    """Record an opt-out and fail what still waits for the number; changed=False if already out."""
-    was_out = consent.is_opted_out(conn, our_number, their_number)
+    """Record an opt-out or opt-in in the ledger and apply it to the opt-out list.
+
+    An opt-out also fails what still waits for the number (changed=False if already out); an
+    opt-in lifts the opt-out of this number, or of every number by scope. *opted_out* is
+    whether the number is opted out now, when the caller has just looked.
+    """
+    if keyword is Keyword.HELP:
+        raise ValueError("a help word changes no consent")
+    if keyword is Keyword.OPT_OUT and opted_out is None:
+        opted_out = consent.is_opted_out(conn, our_number, their_number)
     ledger_id = consent.record_consent(
         conn,
         our_number=our_number,
         their_number=their_number,
-        action=Keyword.OPT_OUT.value,
+        action=keyword.value,
         scope=settings.scope,
         text=text,
         now=now,
         ruleset_version=ruleset_version,
         message_id=message_id,
     )
+    if keyword is Keyword.OPT_IN:
+        removed = consent.remove_opt_out(conn, our_number, their_number, scope=settings.scope)
+        return ConsentChange(ledger_id, removed > 0)
     added = consent.add_opt_out(
         conn, our_number, their_number, scope=settings.scope, ledger_id=ledger_id, now=now
     )
     cancelled = fail_waiting(
         conn, our_number if settings.scope == "number" else None, their_number, now
     )
-    return ConsentChange(ledger_id, added and not was_out, tuple(cancelled))
+    return ConsentChange(ledger_id, added and not opted_out, tuple(cancelled))
+
+
+def opt_out(
+    conn: Connection,
+    settings: ComplianceSettings,
+    our_number: str,
+    their_number: str,
+    text: str,
+    now: datetime,
+) -> ConsentChange:
+    """Record an opt-out and fail what still waits for the number; changed=False if already out."""
+    return change_consent(conn, settings, Keyword.OPT_OUT, our_number, their_number, text, now)
 
 
 def opt_in(
@@ -92,21 +117,6 @@ def opt_in(
     their_number: str,
     text: str,
     now: datetime,
-    *,
-    ruleset_version: str | None = None,
-    message_id: int | None = None,
 ) -> ConsentChange:
     """Record an opt-in and lift the opt-out (of this number, or every number by scope)."""
-    ledger_id = consent.record_consent(
-        conn,
-        our_number=our_number,
-        their_number=their_number,
-        action=Keyword.OPT_IN.value,
-        scope=settings.scope,
-        text=text,
-        now=now,
-        ruleset_version=ruleset_version,
-        message_id=message_id,
-    )
-    removed = consent.remove_opt_out(conn, our_number, their_number, scope=settings.scope)
-    return ConsentChange(ledger_id, removed > 0)
+    return change_consent(conn, settings, Keyword.OPT_IN, our_number, their_number, text, now)
