@@ -7,10 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import requests
 
@@ -39,6 +41,23 @@ def service_env(data_dir: Path, rules_dir: Path, **changes: str) -> dict[str, st
     return env
 
 
+class Output:
+    """The lines a process writes on one stream, collected as they come (the pipe never fills)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def join(self) -> str:
+        self._thread.join(10)
+        return "".join(self.lines)
+
+
 @dataclass
 class Service:
     """A running gunicorn; `output` holds everything it wrote once it has stopped."""
@@ -47,6 +66,11 @@ class Service:
     process: subprocess.Popen[str]
     output: str = ""
     lines: list[str] = field(default_factory=list)
+    streams: tuple[Output, ...] = ()
+
+    def count(self, text: str) -> int:
+        """How many lines written so far, on stdout or stderr, contain *text*."""
+        return sum(text in line for stream in self.streams for line in list(stream.lines))
 
 
 @contextmanager
@@ -62,12 +86,16 @@ def gunicorn(env: dict[str, str], *, ready_path: str = "/healthz") -> Iterator[S
         stderr=subprocess.PIPE,
         text=True,
     )
-    service = Service(f"http://127.0.0.1:{port}", process)
+    assert process.stdout is not None
+    assert process.stderr is not None
+    stdout, stderr = Output(process.stdout), Output(process.stderr)
+    service = Service(f"http://127.0.0.1:{port}", process, streams=(stdout, stderr))
 
     def up() -> bool:
         if process.poll() is not None:
-            out, err = process.communicate()
-            raise AssertionError(f"gunicorn exited with {process.returncode}:\n{out}{err}")
+            raise AssertionError(
+                f"gunicorn exited with {process.returncode}:\n{stdout.join()}{stderr.join()}"
+            )
         try:
             return requests.get(service.url + ready_path, timeout=2).status_code == 200
         except (requests.ConnectionError, requests.Timeout):  # not listening, or still booting
@@ -79,6 +107,8 @@ def gunicorn(env: dict[str, str], *, ready_path: str = "/healthz") -> Iterator[S
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
+        process.wait(timeout=60)
+        out, err = stdout.join(), stderr.join()
         service.output = out + err
         service.lines = out.splitlines()
+
