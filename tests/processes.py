@@ -1,4 +1,4 @@
-"""Real service processes for tests: gunicorn through gunicorn.conf.py on a free loopback port."""
+"""Real processes for tests: gunicorn on a free loopback port, the `responder` command."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import IO
 
 import requests
 
+from responder.config import Config
 from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,3 +113,21 @@ def gunicorn(env: dict[str, str], *, ready_path: str = "/healthz") -> Iterator[S
         service.output = out + err
         service.lines = out.splitlines()
 
+
+def config_env(config: Config, **changes: str) -> dict[str, str]:
+    """The environment that points a `responder` process at *config*'s directories and database."""
+    return service_env(
+        config.data_dir, config.rules_dir, DATABASE_URL=config.database_url, **changes
+    )
+
+
+def responder(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the `responder` console script from the project root, as an operator would."""
+    return subprocess.run(
+        [str(BIN / "responder"), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,9 +19,9 @@ from responder.migrations import alembic_config, current_revision, head_revision
 from responder.store.db import make_engine
 from responder.store.rows import utc
 from responder.store.tables import metadata
+from tests.processes import responder, service_env
 
 ROOT = Path(__file__).resolve().parent.parent
-RESPONDER = str(Path(sys.executable).with_name("responder"))
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 
 
@@ -342,39 +339,22 @@ def test_a_database_from_a_newer_release_is_refused_with_a_reason(engine):
         upgrade(engine)
 
 
-def cli_env(tmp_path: Path, rules_dir: Path, database_url: str) -> dict[str, str]:
-    environ = {
-        **os.environ,
-        "RESPONDER_DATA_DIR": str(tmp_path / "data"),
-        "RESPONDER_RULES_DIR": str(rules_dir),
-        "DATABASE_URL": database_url,
-    }
-    environ.pop("FLASK_APP", None)
-    return environ
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [RESPONDER, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-
-
 def test_db_upgrade_command_reports_what_it_did(tmp_path, rules_dir, database_url, engine):
-    env = cli_env(tmp_path, rules_dir, database_url)
+    env = service_env(tmp_path / "data", rules_dir, DATABASE_URL=database_url)
     head = head_revision()
-    first = run(env, "db", "upgrade")
+    first = responder(env, "db", "upgrade")
     assert first.returncode == 0, first.stderr
     assert f"database schema upgraded from nothing to {head}" in first.stderr
     assert first.stdout == f"database is up to date (schema revision {head})\n"
-    again = run(env, "db", "upgrade")
+    again = responder(env, "db", "upgrade")
     assert again.stdout == first.stdout
     assert "upgraded" not in again.stderr
-    current = run(env, "db", "current")
+    current = responder(env, "db", "current")
     assert current.stdout == f"database: {head}; this version: {head} (up to date)\n"
 
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
-    refused = run(env, "db", "upgrade")
+    refused = responder(env, "db", "upgrade")
     assert refused.returncode == 1
     assert "Error: the database is at schema revision 9999" in refused.stderr
     assert "Traceback" not in refused.stderr

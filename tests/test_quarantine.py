@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -18,30 +14,15 @@ from responder.secret import Secret
 from responder.services import Services
 from responder.store.tables import messages, quarantined_callbacks
 from tests.fakes.keys import make_account
+from tests.processes import config_env, responder
 from tests.support import API_KEY, SALT, batch, serve, sms_callback, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
-RESPONDER = str(Path(sys.executable).with_name("responder"))
 TOKEN = "Abcdefgh12345678Token"
 
 
 def cli_env(config: Config, **changes: str) -> dict[str, str]:
-    environ = {
-        **os.environ,
-        "RESPONDER_DATA_DIR": str(config.data_dir),
-        "RESPONDER_RULES_DIR": str(config.rules_dir),
-        "DATABASE_URL": config.database_url,
-        "VOXIMPLANT_CALLBACK_SALT": SALT,
-        "VOXIMPLANT_API_KEY": API_KEY,
-        **changes,
-    }
-    environ.pop("FLASK_APP", None)
-    return environ
-
-
-def responder(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [RESPONDER, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    return config_env(
+        config, **{"VOXIMPLANT_CALLBACK_SALT": SALT, "VOXIMPLANT_API_KEY": API_KEY, **changes}
     )
 
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import click
 import pytest
@@ -18,31 +14,17 @@ import requests
 from responder import create_app
 from responder.cli.threads import parse_age
 from responder.services import Services
+from tests.processes import config_env, responder
 from tests.support import batch, serve, sms_callback, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
-RESPONDER = str(Path(sys.executable).with_name("responder"))
 OLD_PERSON = "447443330001"
 NEW_PERSON = "447443330002"
 WAITING_PERSON = "447443330003"
 
 
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [RESPONDER, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-
-
 @pytest.fixture
 def env(config) -> dict[str, str]:
-    environ = {
-        **os.environ,
-        "RESPONDER_DATA_DIR": str(config.data_dir),
-        "RESPONDER_RULES_DIR": str(config.rules_dir),
-        "DATABASE_URL": config.database_url,
-    }
-    environ.pop("FLASK_APP", None)
-    return environ
+    return config_env(config)
 
 
 def statuses(url: str, services: Services, number: str) -> list[str]:
@@ -79,25 +61,25 @@ def history(config) -> dict[str, datetime]:
 
 
 def test_purge_deletes_what_is_older_and_keeps_waiting_replies(env, history):
-    dry = run(env, "threads", "purge", "--older-than", "90d", "--dry-run")
+    dry = responder(env, "threads", "purge", "--older-than", "90d", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.startswith(
         "would delete 5 messages (12 status events), 1 threads, 3 callback ids and "
         "0 quarantined callbacks older than "
     )
-    done = run(env, "threads", "purge", "--older-than", "90d")
+    done = responder(env, "threads", "purge", "--older-than", "90d")
     assert done.stdout.startswith(
         "deleted 5 messages (12 status events), 1 threads, 3 callback ids and "
     )
-    gone = run(env, "threads", "show", OLD_PERSON)
+    gone = responder(env, "threads", "show", OLD_PERSON)
     assert gone.stderr.endswith(f"Error: no thread with {OLD_PERSON}\n")
-    waiting = run(env, "threads", "show", WAITING_PERSON).stdout
+    waiting = responder(env, "threads", "show", WAITING_PERSON).stdout
     assert "[queued]" in waiting  # the reply not sent yet is kept, its question is not
-    assert "[sent]" in run(env, "threads", "show", NEW_PERSON).stdout
-    unclear = run(env, "threads", "purge", "--older-than", "90")
+    assert "[sent]" in responder(env, "threads", "show", NEW_PERSON).stdout
+    unclear = responder(env, "threads", "purge", "--older-than", "90")
     assert unclear.returncode == 2
     assert "expected a duration such as 90d, 12h or 30m (got '90')" in unclear.stderr
-    again = run(env, "threads", "purge", "--older-than", "90d")
+    again = responder(env, "threads", "purge", "--older-than", "90d")
     assert again.stdout.startswith("deleted 0 messages (0 status events), 0 threads, 0 callback")
 
 
@@ -118,7 +100,7 @@ def test_ages_in_each_unit():
 
 
 def test_export_writes_every_message_as_json_lines_and_csv(env, history, tmp_path):
-    result = run(env, "threads", "export", "--format", "jsonl")
+    result = responder(env, "threads", "export", "--format", "jsonl")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.stderr.endswith(f"exported {len(rows)} messages\n")
@@ -137,7 +119,9 @@ def test_export_writes_every_message_as_json_lines_and_csv(env, history, tmp_pat
 
     target = tmp_path / "export.csv"
     since = history["now"].strftime("%Y-%m-%d")
-    result = run(env, "threads", "export", "--format", "csv", "-o", str(target), "--since", since)
+    result = responder(
+        env, "threads", "export", "--format", "csv", "-o", str(target), "--since", since
+    )
     assert result.returncode == 0, result.stderr
     table = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert [(r["their_number"], r["text"]) for r in table] == [
@@ -146,7 +130,7 @@ def test_export_writes_every_message_as_json_lines_and_csv(env, history, tmp_pat
     ]
     assert table[0]["provider"] == ""  # NULLs are empty cells
 
-    only = run(env, "threads", "export", "--number", "+44 7443 330003")
+    only = responder(env, "threads", "export", "--number", "+44 7443 330003")
     assert [json.loads(line)["their_number"] for line in only.stdout.splitlines()] == [
         WAITING_PERSON,
         WAITING_PERSON,
@@ -154,14 +138,14 @@ def test_export_writes_every_message_as_json_lines_and_csv(env, history, tmp_pat
 
 
 def test_trace_shows_every_state_change_of_one_message(env, history):
-    rows = [json.loads(line) for line in run(env, "threads", "export").stdout.splitlines()]
+    rows = [json.loads(line) for line in responder(env, "threads", "export").stdout.splitlines()]
     reply = next(r for r in rows if r["their_number"] == NEW_PERSON and r["direction"] == "out")
-    result = run(env, "threads", "trace", str(reply["id"]))
+    result = responder(env, "threads", "trace", str(reply["id"]))
     assert result.returncode == 0, result.stderr
     states = [line.split()[1] for line in result.stdout.splitlines()]
     assert states == ["queued", "sending", "sent"]
-    inbound = run(env, "threads", "trace", str(rows[0]["id"])).stdout.splitlines()
+    inbound = responder(env, "threads", "trace", str(rows[0]["id"])).stdout.splitlines()
     assert [line.split()[1] for line in inbound] == ["received", "handled"]
-    missing = run(env, "threads", "trace", "999999")
+    missing = responder(env, "threads", "trace", "999999")
     assert missing.returncode == 1
     assert missing.stderr.endswith("Error: no message with id 999999\n")
