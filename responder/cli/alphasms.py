@@ -9,8 +9,7 @@ import click
 from flask import current_app, has_app_context
 from flask.cli import with_appcontext
 
-from responder.errors import InvalidNumberError
-from responder.numbers import normalise_number
+from responder.cli.arguments import number_argument
 from responder.providers.alphasms import (
     AlphaSmsClient,
     AlphaSmsError,
@@ -39,10 +38,7 @@ def balance() -> None:
 @click.argument("number")
 def price(number: str) -> None:
     """Show the price of one SMS to NUMBER (international format)."""
-    try:
-        normalised = normalise_number(number)
-    except InvalidNumberError as exc:
-        raise click.ClickException(str(exc)) from None
+    normalised = number_argument(number)
     client, settings = _client()
     try:
         found = client.price(normalised, sender=settings.sender)

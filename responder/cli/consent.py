@@ -8,11 +8,11 @@ import click
 from flask import current_app, has_app_context
 from flask.cli import NoAppException, ScriptInfo, with_appcontext
 
+from responder.cli.arguments import number_argument
 from responder.cli.context import services
 from responder.compliance.optout import Keyword, change_consent
 from responder.compliance.settings import ComplianceSettings
-from responder.errors import InvalidNumberError, ResponderError
-from responder.numbers import normalise_number
+from responder.errors import ResponderError
 from responder.store.consent import ACCOUNT_WIDE, consent_history, opted_out_pairs
 from responder.store.db import reading
 
@@ -62,10 +62,7 @@ def list_opt_outs() -> None:
 @with_appcontext
 def show_consent(number: str) -> None:
     """The consent ledger of NUMBER: every opt-out and opt-in with the text that caused it."""
-    try:
-        theirs = normalise_number(number)
-    except InvalidNumberError as exc:
-        raise click.ClickException(str(exc)) from None
+    theirs = number_argument(number)
     with reading(services().engine) as conn:
         history = consent_history(conn, theirs)
         now_out = opted_out_pairs(conn, theirs)
@@ -89,11 +86,8 @@ NUMBER_HELP = "Only from this number of ours; without it, from every number of o
 
 
 def _record(keyword: Keyword, number: str, ours: str | None, note: str) -> None:
-    try:
-        theirs = normalise_number(number)
-        our_number = normalise_number(ours) if ours else None
-    except InvalidNumberError as exc:
-        raise click.ClickException(str(exc)) from None
+    theirs = number_argument(number)
+    our_number = number_argument(ours) if ours else None
     svc = services()
     settings = replace(svc.config.compliance, scope="number" if our_number else "account")
     with svc.engine.begin() as conn:

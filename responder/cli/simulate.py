@@ -5,9 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from responder.cli.arguments import number_argument
 from responder.cli.context import services
-from responder.errors import InvalidNumberError
-from responder.numbers import normalise_number
 from responder.simulation import simulate_message
 
 
@@ -18,10 +17,7 @@ from responder.simulation import simulate_message
 @with_appcontext
 def simulate(their: str, ours: str, text: str) -> None:
     """Print the rule that answers TEXT and the rendered reply; sends nothing."""
-    try:
-        their_number, our_number = normalise_number(their), normalise_number(ours)
-    except InvalidNumberError as exc:
-        raise click.ClickException(str(exc)) from None
+    their_number, our_number = number_argument(their), number_argument(ours)
     decision = simulate_message(services(), our_number, their_number, text)
     click.echo(f"rule: {decision.rule_id or '(none)'}")
     click.echo(f"reply: {decision.reply if decision.reply is not None else '(no reply)'}")

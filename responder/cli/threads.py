@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import click
 from flask.cli import with_appcontext
 
+from responder.cli.arguments import number_argument
 from responder.cli.context import services
 from responder.errors import InvalidNumberError
 from responder.numbers import normalise_number
@@ -45,10 +46,7 @@ def list_threads(limit: int) -> None:
 @with_appcontext
 def show_thread(number: str, limit: int) -> None:
     """Every message of the threads with NUMBER (theirs or ours)."""
-    try:
-        normalised = normalise_number(number)
-    except InvalidNumberError as exc:
-        raise click.ClickException(str(exc)) from None
+    normalised = number_argument(number)
     with reading(services().engine) as conn:
         found = find_threads_with(conn, normalised)
         if not found:

@@ -11,10 +11,9 @@ from urllib.parse import urlsplit
 import click
 from flask.cli import with_appcontext
 
+from responder.cli.arguments import number_argument
 from responder.cli.context import services
 from responder.config import Config
-from responder.errors import InvalidNumberError
-from responder.numbers import normalise_number
 from responder.voximplant.api import VoximplantClient
 from responder.voximplant.doctor import api_fix, run_checks
 from responder.voximplant.errors import VoximplantApiError
@@ -42,13 +41,6 @@ def voximplant_client(config: Config) -> Iterator[VoximplantClient]:
 def refused(exc: VoximplantApiError) -> click.ClickException:
     """The CLI error for an API refusal: Voximplant's code and text, and what to do."""
     return click.ClickException(f"Voximplant refused the request: {exc}\n  fix: {api_fix(exc)}")
-
-
-def number_argument(raw: str) -> str:
-    try:
-        return normalise_number(raw)
-    except InvalidNumberError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
