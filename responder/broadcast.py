@@ -212,13 +212,8 @@ class BroadcastRun:
                     self._record(conn, number, "sent", now, provider_message_id=found[number])
                     self.report.reconciled_sent += 1
                 else:
-                    store.set_status(
-                        conn,
-                        self.broadcast.id,
-                        [number],
-                        store.UNKNOWN,
-                        now,
-                        error_text="interrupted while sending; not in the A2P history",
+                    self._mark_unknown(
+                        conn, number, now, "interrupted while sending; not in the A2P history"
                     )
                     self.report.reconciled_unknown += 1
         self.progress(len(flight))
@@ -299,14 +294,7 @@ class BroadcastRun:
                     )
                     self.report.failed += 1
                 else:
-                    store.set_status(
-                        conn,
-                        self.broadcast.id,
-                        [number],
-                        store.UNKNOWN,
-                        now,
-                        error_text="not in Voximplant's answer",
-                    )
+                    self._mark_unknown(conn, number, now, "not in Voximplant's answer")
                     self.report.unknown += 1
 
     def _record(
@@ -339,6 +327,10 @@ class BroadcastRun:
             error_code=values.get("error_code"),
             error_text=values.get("error_text"),
         )
+
+    def _mark_unknown(self, conn: Connection, number: str, now: datetime, why: str) -> None:
+        """No proof either way that *number* got the text: it is never sent again by itself."""
+        store.set_status(conn, self.broadcast.id, [number], store.UNKNOWN, now, error_text=why)
 
     def _now(self) -> datetime:
         return self.services.clock()
