@@ -169,27 +169,27 @@ def reply(thread_id: int) -> ResponseReturnValue:
     return redirect(url_for("dashboard.thread", thread_id=thread_id, _anchor="reply"))
 
 
+def _set_pause(thread_id: int, until: datetime | None, notice: str) -> ResponseReturnValue:
+    with services().engine.begin() as conn:
+        _get_thread(conn, thread_id)
+        set_paused(conn, thread_id, until)
+    flash(notice)
+    return redirect(url_for("dashboard.thread", thread_id=thread_id))
+
+
 @bp.post("/threads/<int:thread_id>/pause")
 def pause(thread_id: int) -> ResponseReturnValue:
     """Hand the thread to a person: no automatic replies for RESPONDER_HANDOFF_IDLE."""
     svc = services()
     until = svc.clock() + timedelta(seconds=svc.config.handoff_idle_s)
-    with svc.engine.begin() as conn:
-        _get_thread(conn, thread_id)
-        set_paused(conn, thread_id, until)
-    flash("Automatic replies are paused; opt-out and help words are still answered.")
-    return redirect(url_for("dashboard.thread", thread_id=thread_id))
+    notice = "Automatic replies are paused; opt-out and help words are still answered."
+    return _set_pause(thread_id, until, notice)
 
 
 @bp.post("/threads/<int:thread_id>/resume")
 def resume(thread_id: int) -> ResponseReturnValue:
     """Give the thread back to the rules."""
-    svc = services()
-    with svc.engine.begin() as conn:
-        _get_thread(conn, thread_id)
-        set_paused(conn, thread_id, None)
-    flash("Automatic replies are on again.")
-    return redirect(url_for("dashboard.thread", thread_id=thread_id))
+    return _set_pause(thread_id, None, "Automatic replies are on again.")
 
 
 @bp.get("/segments")
