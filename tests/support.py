@@ -1,4 +1,4 @@
-"""Shared test helpers: signed callback bodies, waiting on a condition, a live server."""
+"""Shared test helpers: signed callbacks, waiting, a live server, provider configs, the CLI."""
 
 from __future__ import annotations
 
@@ -8,10 +8,23 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
+from click.testing import CliRunner, Result
 from flask import Flask
+from flask.cli import ScriptInfo
 from werkzeug.serving import make_server
+
+from responder import create_app
+from responder.cli import cli
+from responder.config import Config
+from responder.providers.alphasms import AlphaSmsSettings
+from responder.providers.routing import parse_routes
+from responder.secret import Secret
+from tests.fakes.alphasms import FakeAlphaSms
+from tests.fakes.keys import make_account
 
 ACCOUNT_ID = 1234567
 SALT = "my-salt"
@@ -88,3 +101,42 @@ def serve(app: Flask) -> Iterator[str]:
         server.shutdown()
         thread.join(5)
         server.server_close()
+
+
+def voximplant_config(config: Config, api_url: str, **changes: Any) -> Config:
+    """*config* sending through the (fake) Management API at *api_url* as the test account."""
+    settings: dict[str, Any] = {
+        "provider": "voximplant",
+        "voximplant": make_account(),
+        "voximplant_api_url": api_url,
+        "send_timeout_s": 2.0,
+    }
+    return config.with_changes(**{**settings, **changes})
+
+
+def routed_config(config: Config, api_url: str, alpha: FakeAlphaSms, **changes: Any) -> Config:
+    """Voximplant by default and to:380=alphasms through the fake AlphaSMS, sender name Shop."""
+    return voximplant_config(
+        config,
+        api_url,
+        alphasms=AlphaSmsSettings(Secret(alpha.key), "Shop", alpha.endpoint),
+        routes=tuple(parse_routes("to:380=alphasms")),
+        **changes,
+    )
+
+
+def without_quiet_hours(config: Config) -> Config:
+    """*config* with quiet hours off, so a message goes whatever the time of day."""
+    quiet = replace(config.compliance.quiet, enabled=False)
+    return config.with_changes(compliance=replace(config.compliance, quiet=quiet))
+
+
+def invoke_cli(config: Config, *args: str, now: datetime | None = None) -> Result:
+    """Run `responder *args*` in this process on an app built from *config*, its sender off."""
+    app = create_app(config, start_sender=False)
+    if now is not None:
+        app.extensions["responder"].clock = lambda: now
+    try:
+        return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app))
+    finally:
+        app.extensions["responder"].engine.dispose()

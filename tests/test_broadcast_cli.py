@@ -8,24 +8,27 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-from flask.cli import ScriptInfo
+from click.testing import Result
 from sqlalchemy import func, select
 
 from responder import create_app
-from responder.cli import cli
 from responder.compliance.optout import opt_out
 from responder.config import Config
 from responder.store.db import make_engine
 from responder.store.tables import broadcasts, messages, threads
 from tests.fakes.keys import KEY_ID, key_pair, make_account, other_key_pair, write_credentials
 from tests.fakes.voximplant_api import FakeVoximplant
-from tests.support import ACCOUNT_ID, wait_until
+from tests.support import (
+    ACCOUNT_ID,
+    invoke_cli,
+    voximplant_config,
+    wait_until,
+    without_quiet_hours,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESPONDER = str(Path(sys.executable).with_name("responder"))
@@ -43,31 +46,9 @@ def fake() -> Iterator[FakeVoximplant]:
         yield server
 
 
-def without_quiet_hours(config: Config) -> Config:
-    quiet = replace(config.compliance.quiet, enabled=False)
-    return config.with_changes(compliance=replace(config.compliance, quiet=quiet))
-
-
 @pytest.fixture
 def vox_config(config: Config, fake: FakeVoximplant) -> Config:
-    return without_quiet_hours(
-        config.with_changes(
-            provider="voximplant",
-            voximplant=make_account(),
-            voximplant_api_url=fake.url,
-            send_timeout_s=2.0,
-        )
-    )
-
-
-def invoke(config: Config, *args: str, now: datetime | None = None) -> Result:
-    app = create_app(config, start_sender=False)
-    if now is not None:
-        app.extensions["responder"].clock = lambda: now
-    try:
-        return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app))
-    finally:
-        app.extensions["responder"].engine.dispose()
+    return without_quiet_hours(voximplant_config(config, fake.url))
 
 
 def recipients_file(tmp_path: Path, lines: list[str]) -> Path:
@@ -80,7 +61,7 @@ def broadcast(
     config: Config, path: Path, *extra: str, text: str = TEXT, now: datetime | None = None
 ) -> Result:
     args = ["broadcast", "--from", SENDER, "--to-file", str(path), *extra, text]
-    return invoke(config, *args, now=now)
+    return invoke_cli(config, *args, now=now)
 
 
 def sent_destinations(fake: FakeVoximplant) -> list[str]:
@@ -257,7 +238,7 @@ def test_bad_input_is_refused_before_anything_is_sent(vox_config, fake, tmp_path
     long_text = broadcast(vox_config, empty, text="x" * 1601)
     assert "at most 1600 characters" in long_text.output
     assert long_text.exit_code == 1
-    missing = invoke(vox_config, "broadcast", "--from", SENDER, "--to-file", "/nope", "hi")
+    missing = invoke_cli(vox_config, "broadcast", "--from", SENDER, "--to-file", "/nope", "hi")
     assert missing.exit_code == 2
     assert fake.requests == []
 
@@ -342,7 +323,7 @@ def test_recipients_in_their_quiet_hours_wait_for_a_later_run(config, fake, tmp_
 def test_a_numeric_sender_is_kept_as_digits(vox_config, fake, tmp_path):
     path = recipients_file(tmp_path, [number(1)])
 
-    result = invoke(
+    result = invoke_cli(
         vox_config, "broadcast", "--from", "+44 7443 332211", "--to-file", str(path), TEXT
     )
 

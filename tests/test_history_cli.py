@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 import requests
-from click.testing import CliRunner, Result
-from flask.cli import ScriptInfo
+from click.testing import Result
 from sqlalchemy import func, select, text
 
 from responder import create_app
-from responder.cli import cli
 from responder.config import Config
 from responder.migrations import upgrade
 from responder.store.db import make_engine
@@ -22,7 +20,17 @@ from responder.store.history import HistoryMessage, import_message
 from responder.store.tables import messages, threads
 from tests.fakes.keys import KEY_ID, key_pair, make_account, other_key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
-from tests.support import ACCOUNT_ID, OUR, THEIRS, batch, serve, sms_callback, wait_until
+from tests.support import (
+    ACCOUNT_ID,
+    OUR,
+    THEIRS,
+    batch,
+    invoke_cli,
+    serve,
+    sms_callback,
+    voximplant_config,
+    wait_until,
+)
 
 OLD = "2026-01-05 10:00:00"
 
@@ -56,22 +64,11 @@ def fake() -> Iterator[FakeVoximplant]:
 
 @pytest.fixture
 def vox_config(config: Config, fake: FakeVoximplant) -> Config:
-    return config.with_changes(
-        provider="voximplant",
-        voximplant=make_account(),
-        voximplant_api_url=fake.url,
-        send_timeout_s=2.0,
-    )
+    return voximplant_config(config, fake.url)
 
 
 def sync(config: Config, *args: str) -> Result:
-    app = create_app(config, start_sender=False)
-    try:
-        return CliRunner().invoke(
-            cli, ["history", "sync", *args], obj=ScriptInfo(create_app=lambda: app)
-        )
-    finally:
-        app.extensions["responder"].engine.dispose()
+    return invoke_cli(config, "history", "sync", *args)
 
 
 def history_requests(fake: FakeVoximplant, method: str = "GetSmsHistory") -> list[dict[str, str]]:

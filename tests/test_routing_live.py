@@ -12,15 +12,20 @@ from sqlalchemy import select
 
 from responder import create_app
 from responder.cli import cli
-from responder.providers.alphasms import AlphaSmsSettings
-from responder.providers.routing import parse_routes
-from responder.secret import Secret
 from responder.services import Services
 from responder.store.tables import messages
 from tests.fakes.alphasms import FakeAlphaSms
-from tests.fakes.keys import KEY_ID, key_pair, make_account
+from tests.fakes.keys import KEY_ID, key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
-from tests.support import ACCOUNT_ID, OUR, batch, serve, sms_callback, wait_until
+from tests.support import (
+    ACCOUNT_ID,
+    OUR,
+    batch,
+    routed_config,
+    serve,
+    sms_callback,
+    wait_until,
+)
 
 UKRAINE = "380501234567"
 BRITAIN = "447911123456"
@@ -36,17 +41,7 @@ def serve_routed(config, layout: str = "lines", **changes) -> Iterator[Routed]:
         FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as voximplant,
         FakeAlphaSms(layout=layout) as alpha,
     ):
-        app = create_app(
-            config.with_changes(
-                provider="voximplant",
-                voximplant=make_account(),
-                voximplant_api_url=voximplant.url,
-                alphasms=AlphaSmsSettings(Secret(alpha.key), "Shop", alpha.endpoint),
-                routes=tuple(parse_routes("to:380=alphasms")),
-                send_timeout_s=2.0,
-                **changes,
-            )
-        )
+        app = create_app(routed_config(config, voximplant.url, alpha, **changes))
         services: Services = app.extensions["responder"]
         with serve(app) as url:
             yield url, services, voximplant, alpha

@@ -7,23 +7,25 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from click.testing import CliRunner, Result
-from flask.cli import ScriptInfo
+from click.testing import Result
 from sqlalchemy import select
 
 from responder import create_app
-from responder.cli import cli
 from responder.compliance.optout import opt_out
 from responder.config import Config
-from responder.providers.alphasms import AlphaSmsSettings
-from responder.providers.routing import parse_routes
-from responder.secret import Secret
 from responder.store.db import make_engine
 from responder.store.tables import messages, outbox, threads
 from tests.fakes.alphasms import FakeAlphaSms
-from tests.fakes.keys import KEY_ID, key_pair, make_account
+from tests.fakes.keys import KEY_ID, key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
-from tests.support import ACCOUNT_ID, OUR, THEIRS
+from tests.support import (
+    ACCOUNT_ID,
+    OUR,
+    THEIRS,
+    invoke_cli,
+    routed_config,
+    without_quiet_hours,
+)
 
 UKRAINE = "380501234567"
 
@@ -42,27 +44,11 @@ def fakes() -> Iterator[tuple[FakeVoximplant, FakeAlphaSms]]:
 def send_config(config: Config, fakes) -> Config:
     voximplant, alpha = fakes
     # Quiet hours have their own tests; here a message must go whatever the time of day.
-    quiet = replace(config.compliance.quiet, enabled=False)
-    return config.with_changes(
-        compliance=replace(config.compliance, quiet=quiet),
-        provider="voximplant",
-        voximplant=make_account(),
-        voximplant_api_url=voximplant.url,
-        alphasms=AlphaSmsSettings(Secret(alpha.key), "Shop", alpha.endpoint),
-        routes=tuple(parse_routes("to:380=alphasms")),
-        send_timeout_s=2.0,
-        retry_delays_s=(0.05,),
-    )
+    return without_quiet_hours(routed_config(config, voximplant.url, alpha, retry_delays_s=(0.05,)))
 
 
 def send(config: Config, *args: str, now: datetime | None = None) -> Result:
-    app = create_app(config, start_sender=False)
-    if now is not None:
-        app.extensions["responder"].clock = lambda: now
-    try:
-        return CliRunner().invoke(cli, ["send", *args], obj=ScriptInfo(create_app=lambda: app))
-    finally:
-        app.extensions["responder"].engine.dispose()
+    return invoke_cli(config, "send", *args, now=now)
 
 
 def outbound(config: Config) -> list:

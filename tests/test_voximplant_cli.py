@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -9,16 +10,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-from flask.cli import ScriptInfo
+from click.testing import Result
 
-from responder import create_app
-from responder.cli import cli
 from responder.config import Config
 from responder.secret import Secret
 from tests.fakes.keys import KEY_ID, key_pair, make_account, other_key_pair, write_credentials
 from tests.fakes.voximplant_api import FakeVoximplant
-from tests.support import ACCOUNT_ID, OUR, SALT
+from tests.support import ACCOUNT_ID, OUR, SALT, invoke_cli, voximplant_config
 
 ROOT = Path(__file__).resolve().parent.parent
 RESPONDER = str(Path(sys.executable).with_name("responder"))
@@ -36,26 +34,12 @@ def fake() -> Iterator[FakeVoximplant]:
 
 
 def runner_for(config: Config) -> Run:
-    def run(*args: str) -> Result:
-        app = create_app(config, start_sender=False)
-        try:
-            return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app))
-        finally:
-            app.extensions["responder"].engine.dispose()
-
-    return run
+    return functools.partial(invoke_cli, config)
 
 
 @pytest.fixture
 def vox_config(config: Config, fake: FakeVoximplant) -> Config:
-    return config.with_changes(
-        provider="voximplant",
-        voximplant=make_account(),
-        voximplant_api_url=fake.url,
-        send_timeout_s=2.0,
-        public_url=PUBLIC,
-        our_numbers=(OUR,),
-    )
+    return voximplant_config(config, fake.url, public_url=PUBLIC, our_numbers=(OUR,))
 
 
 @pytest.fixture
