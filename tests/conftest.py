@@ -74,6 +74,16 @@ def sample_rules_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def bare_env(tmp_path: Path) -> dict[str, str]:
+    """The least environment Config.from_env accepts: a data and an (empty) rules directory."""
+    (tmp_path / "rules").mkdir()
+    return {
+        "RESPONDER_DATA_DIR": str(tmp_path / "data"),
+        "RESPONDER_RULES_DIR": str(tmp_path / "rules"),
+    }
+
+
+@pytest.fixture
 def config(tmp_path: Path, rules_dir: Path, database_url: str) -> Config:
     """Log provider, hash verification on, sender inside the app."""
     return Config.for_data_dir(

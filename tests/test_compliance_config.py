@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import time
-from pathlib import Path
 
 import pytest
 
@@ -12,17 +11,8 @@ from responder.config import Config
 from responder.errors import ConfigError
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    (tmp_path / "rules").mkdir()
-    return {
-        "RESPONDER_DATA_DIR": str(tmp_path / "data"),
-        "RESPONDER_RULES_DIR": str(tmp_path / "rules"),
-    }
-
-
-def test_defaults(env):
-    settings = Config.from_env(env).compliance
+def test_defaults(bare_env):
+    settings = Config.from_env(bare_env).compliance
     assert settings.scope == "number"
     assert {"stop", "stop all", "opt out", "revoke", "stop texting me"} <= settings.opt_out_texts
     assert settings.opt_in_texts == {"start", "unstop"}
@@ -33,8 +23,8 @@ def test_defaults(env):
     assert (settings.quiet.start, settings.quiet.end) == (time(21), time(8))
 
 
-def test_every_setting(env):
-    env.update(
+def test_every_setting(bare_env):
+    bare_env.update(
         RESPONDER_OPT_OUT_WORDS="ARRET, СТОП, please stop texting me",
         RESPONDER_OPT_IN_WORDS="subscribe",
         RESPONDER_HELP_WORDS="aide, ayuda",
@@ -52,7 +42,7 @@ def test_every_setting(env):
         RESPONDER_QUIET_TIMEZONES="1=America/Chicago, *=Europe/Berlin, 44=Europe/London",
         RESPONDER_QUIET_GRACE="120",
     )
-    settings = Config.from_env(env).compliance
+    settings = Config.from_env(bare_env).compliance
     assert {"arret", "стоп", "please stop texting me", "stop"} <= settings.opt_out_texts
     assert "stop texting me" not in settings.opt_out_texts  # the default phrases were replaced
     assert settings.opt_in_texts == {"start", "unstop", "subscribe"}
@@ -67,15 +57,15 @@ def test_every_setting(env):
     assert quiet.zone_override("79161234567") == "Europe/Berlin"
 
 
-def test_switches_off(env):
-    env.update(RESPONDER_BREAKER="off", RESPONDER_QUIET_HOURS="OFF")
-    settings = Config.from_env(env).compliance
+def test_switches_off(bare_env):
+    bare_env.update(RESPONDER_BREAKER="off", RESPONDER_QUIET_HOURS="OFF")
+    settings = Config.from_env(bare_env).compliance
     assert not settings.breaker.enabled
     assert not settings.quiet.enabled
 
 
-def test_every_bad_value_is_named(env):
-    env.update(
+def test_every_bad_value_is_named(bare_env):
+    bare_env.update(
         RESPONDER_OPT_OUT_WORDS="stop it, !!!",
         RESPONDER_OPT_IN_WORDS="Stop It",
         RESPONDER_HELP_WORDS="aide, START",
@@ -89,7 +79,7 @@ def test_every_bad_value_is_named(env):
         RESPONDER_QUIET_GRACE="-5",
     )
     with pytest.raises(ConfigError) as caught:
-        Config.from_env(env)
+        Config.from_env(bare_env)
     assert caught.value.problems == [
         "RESPONDER_OPT_OUT_WORDS: '!!!' has no letters or digits to match",
         "RESPONDER_OPT_IN_WORDS: stop it already opts out or in; a word does one job",

@@ -13,17 +13,8 @@ from responder.errors import ConfigError
 from tests.fakes.keys import write_credentials
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    (tmp_path / "rules").mkdir()
-    return {
-        "RESPONDER_DATA_DIR": str(tmp_path / "data"),
-        "RESPONDER_RULES_DIR": str(tmp_path / "rules"),
-    }
-
-
-def test_defaults_are_sqlite_in_data_dir_and_log_provider(env, tmp_path):
-    config = Config.from_env(env)
+def test_defaults_are_sqlite_in_data_dir_and_log_provider(bare_env, tmp_path):
+    config = Config.from_env(bare_env)
     assert config.provider == "log"
     assert config.database_url == f"sqlite:///{tmp_path / 'data' / 'responder.db'}"
     assert not config.callbacks_verified
@@ -31,26 +22,26 @@ def test_defaults_are_sqlite_in_data_dir_and_log_provider(env, tmp_path):
 
 @pytest.mark.parametrize("wrapped", [False, True], ids=["flat", "result"])
 @pytest.mark.parametrize("as_path", [False, True], ids=["json", "path"])
-def test_credentials_as_json_or_path_flat_or_wrapped(env, tmp_path, wrapped, as_path):
+def test_credentials_as_json_or_path_flat_or_wrapped(bare_env, tmp_path, wrapped, as_path):
     path = write_credentials(
         tmp_path / "credentials.json", account_id=42, key_id="kid-1", wrapped=wrapped
     )
-    env["VOXIMPLANT_CREDENTIALS"] = str(path) if as_path else path.read_text()
-    env["RESPONDER_CALLBACK_TOKEN"] = "abcdefghij0123456789"
-    config = Config.from_env(env)
+    bare_env["VOXIMPLANT_CREDENTIALS"] = str(path) if as_path else path.read_text()
+    bare_env["RESPONDER_CALLBACK_TOKEN"] = "abcdefghij0123456789"
+    config = Config.from_env(bare_env)
     assert config.provider == "voximplant"
     assert config.voximplant.account_id == 42
     assert config.voximplant.key_id == "kid-1"
     assert "PRIVATE KEY" not in repr(config)
 
 
-def test_postgres_urls_from_a_paas_are_accepted(env):
-    env["DATABASE_URL"] = "postgres://u:p@db.internal:5432/app"
-    assert Config.from_env(env).database_url == "postgresql+psycopg://u:p@db.internal:5432/app"
+def test_postgres_urls_from_a_paas_are_accepted(bare_env):
+    bare_env["DATABASE_URL"] = "postgres://u:p@db.internal:5432/app"
+    assert Config.from_env(bare_env).database_url == "postgresql+psycopg://u:p@db.internal:5432/app"
 
 
-def test_every_problem_is_reported_at_once(env):
-    env.update(
+def test_every_problem_is_reported_at_once(bare_env):
+    bare_env.update(
         {
             "VOXIMPLANT_CREDENTIALS": '{"account_id": "x"}',
             "VOXIMPLANT_CALLBACK_SALT": "s" * 41,
@@ -62,7 +53,7 @@ def test_every_problem_is_reported_at_once(env):
         }
     )
     with pytest.raises(ConfigError) as caught:
-        Config.from_env(env)
+        Config.from_env(bare_env)
     names = [p.split(":")[0] for p in caught.value.problems]
     assert sorted(set(names)) == sorted(
         {
@@ -79,18 +70,18 @@ def test_every_problem_is_reported_at_once(env):
     assert "s" * 41 not in str(caught.value)
 
 
-def test_real_provider_refuses_unverified_callbacks(env, tmp_path):
+def test_real_provider_refuses_unverified_callbacks(bare_env, tmp_path):
     path = write_credentials(tmp_path / "c.json", account_id=1, key_id="k")
-    env["VOXIMPLANT_CREDENTIALS"] = str(path)
+    bare_env["VOXIMPLANT_CREDENTIALS"] = str(path)
     with pytest.raises(ConfigError, match="callbacks must be verified"):
-        Config.from_env(env)
+        Config.from_env(bare_env)
 
 
-def test_service_does_not_start_on_bad_config(env):
-    env["RESPONDER_PROVIDER"] = "nope"
+def test_service_does_not_start_on_bad_config(bare_env):
+    bare_env["RESPONDER_PROVIDER"] = "nope"
     result = subprocess.run(
         [sys.executable, "-c", "import wsgi"],
-        env={**env, "PATH": ""},
+        env={**bare_env, "PATH": ""},
         capture_output=True,
         text=True,
         cwd=Path(__file__).parent.parent,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from responder.config import Config
@@ -12,24 +10,15 @@ from responder.providers.factory import make_provider
 from responder.providers.routing import RoutedProvider
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    (tmp_path / "rules").mkdir()
-    return {
-        "RESPONDER_DATA_DIR": str(tmp_path / "data"),
-        "RESPONDER_RULES_DIR": str(tmp_path / "rules"),
-    }
-
-
-def test_routes_to_alphasms_build_a_routed_provider(env):
-    env |= {
+def test_routes_to_alphasms_build_a_routed_provider(bare_env):
+    bare_env |= {
         "ALPHASMS_API_KEY": "abc123",
         "ALPHASMS_SENDER": "Shop",
         "RESPONDER_ROUTES": "to:380=alphasms",
         "RESPONDER_PUBLIC_URL": "https://sms.example.com/",
         "RESPONDER_NUMBERS": "+44 7443 332211, 447443332211;380501234567",
     }
-    config = Config.from_env(env)
+    config = Config.from_env(bare_env)
 
     assert config.alphasms is not None
     assert config.alphasms.sender == "Shop"
@@ -42,24 +31,24 @@ def test_routes_to_alphasms_build_a_routed_provider(env):
     assert sorted(provider.router.providers) == ["alphasms", "log"]
 
 
-def test_alphasms_alone_can_be_the_default_provider(env):
-    env |= {
+def test_alphasms_alone_can_be_the_default_provider(bare_env):
+    bare_env |= {
         "ALPHASMS_API_KEY": "abc123",
         "ALPHASMS_SENDER": "Shop",
         "RESPONDER_PROVIDER": "alphasms",
     }
-    assert make_provider(Config.from_env(env)).name == "alphasms"
+    assert make_provider(Config.from_env(bare_env)).name == "alphasms"
 
 
-def test_every_provider_problem_is_listed(env):
-    env |= {
+def test_every_provider_problem_is_listed(bare_env):
+    bare_env |= {
         "ALPHASMS_SENDER": "Shop",
         "RESPONDER_ROUTES": "to:380=alphasms, to:44=voximplant, 48=alphasms",
         "RESPONDER_PUBLIC_URL": "sms.example.com",
         "RESPONDER_NUMBERS": "12345",
     }
     with pytest.raises(ConfigError) as caught:
-        Config.from_env(env)
+        Config.from_env(bare_env)
     problems = caught.value.problems
     assert any(p.startswith("ALPHASMS_API_KEY: missing") for p in problems)
     assert any(p.startswith("RESPONDER_ROUTES: route 3 ('48=alphasms')") for p in problems)
@@ -67,10 +56,10 @@ def test_every_provider_problem_is_listed(env):
     assert any(p.startswith("RESPONDER_NUMBERS: '12345'") for p in problems)
 
 
-def test_a_route_to_an_unconfigured_provider_is_refused(env):
-    env["RESPONDER_ROUTES"] = "to:380=alphasms"
+def test_a_route_to_an_unconfigured_provider_is_refused(bare_env):
+    bare_env["RESPONDER_ROUTES"] = "to:380=alphasms"
     with pytest.raises(ConfigError) as caught:
-        Config.from_env(env)
+        Config.from_env(bare_env)
     assert caught.value.problems == [
         "RESPONDER_ROUTES: to:380=alphasms names provider 'alphasms', which is not configured "
         "(configured: log)"
