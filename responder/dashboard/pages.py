@@ -10,12 +10,13 @@ from flask.typing import ResponseReturnValue
 from responder.dashboard.blueprint import bp, services
 from responder.dashboard.chart import daily_chart, last_days
 from responder.dashboard.filters import format_number
-from responder.dashboard.queries import ledger_page, opt_out_page, rule_hits
+from responder.dashboard.queries import ledger_page, rule_hits
 from responder.errors import InvalidNumberError
 from responder.numbers import callback_number, normalise_number
 from responder.ruleset import RuleSetError
 from responder.simulation import simulate_message
 from responder.sms.segments import count_segments
+from responder.store.consent import opted_out_pairs
 from responder.store.db import reading
 from responder.store.threads import inbox_page
 
@@ -50,7 +51,7 @@ def optouts() -> ResponseReturnValue:
     offset = _int_arg("offset") or 0
     before = _int_arg("before")
     with reading(services().engine) as conn:
-        listed = opt_out_page(conn, limit=PAGE + 1, offset=offset, their_number=number)
+        listed = opted_out_pairs(conn, number, limit=PAGE + 1, offset=offset)
         ledger = ledger_page(conn, limit=PAGE + 1, before_id=before, their_number=number)
     return render_template(
         "dashboard/optouts.html",

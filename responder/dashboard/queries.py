@@ -1,4 +1,4 @@
-"""Read-only queries behind the dashboard's reports: rule hits, the opt-out list, the ledger."""
+"""Read-only queries behind the dashboard's reports: rule hits and the consent ledger."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from responder.store.rows import utc
-from responder.store.tables import consent_ledger, messages, opt_outs
+from responder.store.tables import consent_ledger, messages
 
 
 @dataclass(frozen=True)
@@ -48,17 +48,6 @@ def rule_hits(conn: Connection, since: datetime) -> RuleHits:
         total[rule_id] = count
         last_at[rule_id] = utc(last)  # type: ignore[assignment]
     return RuleHits(dict(per_day), total, last_at)
-
-
-def opt_out_page(
-    conn: Connection, *, limit: int, offset: int = 0, their_number: str | None = None
-) -> list[dict[str, Any]]:
-    """Who is opted out now, newest first ('*' as our number: every number of ours)."""
-    query = select(opt_outs).order_by(opt_outs.c.opted_out_at.desc(), opt_outs.c.their_number)
-    if their_number:
-        query = query.where(opt_outs.c.their_number == their_number)
-    rows = conn.execute(query.limit(limit).offset(offset)).mappings()
-    return [{**row, "opted_out_at": utc(row["opted_out_at"])} for row in rows]
 
 
 def ledger_page(

@@ -102,11 +102,16 @@ def consent_history(conn: Connection, their_number: str) -> list[dict[str, Any]]
     return [{**row, "at": utc(row["at"])} for row in rows]
 
 
-def opted_out_pairs(conn: Connection, their_number: str | None = None) -> list[dict[str, Any]]:
-    """The opt-out list (our_number '*' means every number), newest first."""
-    query = select(opt_outs).order_by(opt_outs.c.opted_out_at.desc())
+def opted_out_pairs(
+    conn: Connection,
+    their_number: str | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The opt-out list (our_number '*' means every number), newest first; *limit* from *offset*."""
+    query = select(opt_outs).order_by(opt_outs.c.opted_out_at.desc(), opt_outs.c.their_number)
     if their_number is not None:
         query = query.where(opt_outs.c.their_number == their_number)
-    return [
-        {**row, "opted_out_at": utc(row["opted_out_at"])} for row in conn.execute(query).mappings()
-    ]
+    rows = conn.execute(query.limit(limit).offset(offset)).mappings()
+    return [{**row, "opted_out_at": utc(row["opted_out_at"])} for row in rows]
