@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select
+from sqlalchemy import Connection, delete, insert, select
 
 from responder.store.rows import insert_ignore, utc
 from responder.store.tables import consent_ledger, opt_outs
@@ -69,16 +69,6 @@ def remove_opt_out(conn: Connection, our_number: str, their_number: str, *, scop
     if scope != "account":
         query = query.where(opt_outs.c.our_number.in_([our_number, ACCOUNT_WIDE]))
     return conn.execute(query).rowcount
-
-
-def opted_out_clause(our_column: Any, their_column: Any) -> Any:
-    """A SQL condition true where (our, their) is opted out, for queries over many messages."""
-    return (
-        select(opt_outs.c.their_number)
-        .where(opt_outs.c.their_number == their_column)
-        .where(or_(opt_outs.c.our_number == our_column, opt_outs.c.our_number == ACCOUNT_WIDE))
-        .exists()
-    )
 
 
 def is_opted_out(conn: Connection, our_number: str, their_number: str) -> bool:

@@ -18,10 +18,6 @@ WRITE_WAIT_S = 30.0
 RETRY_PAUSE_S = 0.0005
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def make_engine(url: str, *, data_dir: Path | None = None) -> Engine:
     """Create the engine for *url*; a SQLite file must live inside *data_dir*."""
     if url.startswith("sqlite:"):

@@ -366,7 +366,3 @@ def recent_reply_times(conn: Connection, thread_id: int, since: datetime) -> lis
         .group_by(messages.c.reply_to_id)
     ).scalars()
     return [utc(at) for at in rows]  # type: ignore[misc]
-
-
-def count_messages(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(messages)).scalar_one()
