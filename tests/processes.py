@@ -131,3 +131,31 @@ def responder(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
         text=True,
         timeout=120,
     )
+
+
+@dataclass
+class Worker:
+    """A running `responder sender run`; `stdout` and `stderr` hold its output once stopped."""
+
+    process: subprocess.Popen[str]
+    stdout: str = ""
+    stderr: str = ""
+
+
+@contextmanager
+def sender_worker(env: dict[str, str]) -> Iterator[Worker]:
+    """Run `responder sender run` (the Procfile's worker) until the block ends, then SIGTERM it."""
+    process = subprocess.Popen(
+        [str(BIN / "responder"), "sender", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    worker = Worker(process)
+    try:
+        yield worker
+    finally:
+        process.send_signal(signal.SIGTERM)
+        worker.stdout, worker.stderr = process.communicate(timeout=60)

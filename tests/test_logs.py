@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import signal
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +16,7 @@ from responder.logs import Redactor
 from responder.store.tables import messages
 from tests.fakes.keys import KEY_ID, key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
-from tests.processes import BIN, ROOT, gunicorn, service_env
+from tests.processes import gunicorn, sender_worker, service_env
 from tests.support import ACCOUNT_ID, API_KEY, THEIRS, batch, serve, sms_callback, wait_until
 
 SALT = "log-test-salt-4f9a"
@@ -148,14 +146,6 @@ def test_worker_process_logs_json_on_stdout_under_the_callback_request_id(config
         VOXIMPLANT_CALLBACK_SALT=config.callback_salt.reveal(),
         VOXIMPLANT_API_KEY=config.api_key.reveal(),
     )
-    worker = subprocess.Popen(
-        [str(BIN / "responder"), "sender", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
     def sent() -> bool:
         with services.engine.connect() as conn:
@@ -165,18 +155,17 @@ def test_worker_process_logs_json_on_stdout_under_the_callback_request_id(config
             return list(statuses) == ["sent"]
 
     try:
-        wait_until(sent, timeout=30)
+        with sender_worker(env) as worker:
+            wait_until(sent, timeout=30)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        out, err = worker.communicate(timeout=60)
         services.engine.dispose()
-    assert worker.returncode == 0, err
-    events = [json.loads(line) for line in out.splitlines()]
+    assert worker.process.returncode == 0, worker.stderr
+    events = [json.loads(line) for line in worker.stdout.splitlines()]
     assert any(
         e.get("request_id") == "worker-61" and "sent to 447443332212" in e["event"] for e in events
-    ), out
+    ), worker.stdout
     assert any(e["event"].startswith("signal 15: finishing the send in flight") for e in events)
-    assert config.api_key.reveal() not in out + err
+    assert config.api_key.reveal() not in worker.stdout + worker.stderr
 
 
 def test_text_format_keeps_the_request_id(config):

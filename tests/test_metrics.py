@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +12,7 @@ from sqlalchemy import text
 from responder.metrics import recent_replies_query, recent_sends_query
 from responder.migrations import upgrade
 from responder.store.db import make_engine
-from tests.processes import BIN, ROOT, gunicorn, service_env
+from tests.processes import gunicorn, sender_worker, service_env
 from tests.support import API_KEY, SALT, batch, sms_callback, wait_until
 
 TOKEN = "scrape-token-0123456789"
@@ -134,33 +132,20 @@ def test_outbox_depth_and_age_show_a_stuck_queue(env):
 
 def test_a_sender_in_a_worker_process_shows_in_the_webs_metrics(env):
     # The PaaS set-up: web only serves (RESPONDER_SENDER=off), `responder sender run` sends.
-    with gunicorn({**env, "RESPONDER_SENDER": "off", "WEB_CONCURRENCY": "1"}) as service:
-        worker = subprocess.Popen(
-            [str(BIN / "responder"), "sender", "run"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            callback = f"{service.url}/voximplant/callback"
-            answer = requests.post(callback, data=batch(sms_callback(1, "hours")), timeout=10)
-            assert answer.json()["accepted"] == 1
+    with (
+        gunicorn({**env, "RESPONDER_SENDER": "off", "WEB_CONCURRENCY": "1"}) as service,
+        sender_worker(env) as worker,
+    ):
+        callback = f"{service.url}/voximplant/callback"
+        answer = requests.post(callback, data=batch(sms_callback(1, "hours")), timeout=10)
+        assert answer.json()["accepted"] == 1
 
-            def sent() -> dict | None:
-                samples = scrape(service.url)
-                return (
-                    samples
-                    if value(samples, "responder_replies_last_hour", status="sent")
-                    else None
-                )
+        def sent() -> dict | None:
+            samples = scrape(service.url)
+            return samples if value(samples, "responder_replies_last_hour", status="sent") else None
 
-            samples = wait_until(sent, timeout=30, interval=0.2)
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            _, err = worker.communicate(timeout=60)
-    assert worker.returncode == 0, err
+        samples = wait_until(sent, timeout=30, interval=0.2)
+    assert worker.process.returncode == 0, worker.stderr
     assert value(samples, "responder_replies_last_hour", status="sent") == 1
     assert value(samples, "responder_replies_last_hour", status="queued") == 0
     assert value(samples, "responder_reply_latency_last_hour_seconds_count") == 1
