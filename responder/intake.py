@@ -199,9 +199,6 @@ def decide_inbound(
     now: datetime,
 ) -> Decision:
     """The decision on an inbound message stored in *thread*: compliance first, then rules."""
-    recent: list[datetime] = []
-    if ruleset.budget_window is not None:
-        recent = recent_reply_times(conn, thread.id, now - ruleset.budget_window)
     # Compliance runs first: opt-out, opt-in and help words, opted-out numbers, loops.
     screen = screen_inbound(
         conn,
@@ -212,15 +209,15 @@ def decide_inbound(
         ruleset_version=ruleset.version,
         now=now,
     )
-    return decide(
-        text,
-        thread,
-        ruleset,
-        now,
-        last_replies_by_rule(conn, thread.id),
-        recent,
-        screen=screen,
-    )
+    last_fired: dict[str, datetime] = {}
+    recent: list[datetime] = []
+    # Cooldowns and the reply budget matter only to the rules, which run neither when
+    # compliance decided nor during a handoff: a looping or opted-out thread is not read again.
+    if not screen.decided and not thread.is_paused(now):
+        last_fired = last_replies_by_rule(conn, thread.id)
+        if ruleset.budget_window is not None:
+            recent = recent_reply_times(conn, thread.id, now - ruleset.budget_window)
+    return decide(text, thread, ruleset, now, last_fired, recent, screen=screen)
 
 
 def apply_decision(
