@@ -15,7 +15,9 @@ from responder import create_app
 from responder.config import Config, normalise_database_url
 from responder.secret import Secret
 from responder.services import Services
-from tests.support import API_KEY, SALT, serve
+from tests.fakes.keys import KEY_ID, key_pair
+from tests.fakes.voximplant_api import FakeVoximplant
+from tests.support import ACCOUNT_ID, API_KEY, SALT, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("RESPONDER_TEST_DATABASE_URL")
@@ -71,6 +73,13 @@ def sample_rules_dir(tmp_path: Path) -> Path:
     target = tmp_path / "sample-rules"
     shutil.copytree(ROOT / "rules", target)
     return target
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeVoximplant]:
+    """The fake Management API on loopback, checking JWTs signed with the test key pair."""
+    with FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -12,18 +12,23 @@ import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from responder import create_app
-from responder.config import VoximplantAccount
 from responder.secret import Secret
 from responder.services import Services
-from tests.fakes.keys import key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
-from tests.support import ACCOUNT_ID, OUR, THEIRS, batch, serve, sms_callback, wait_until
+from tests.support import (
+    OUR,
+    THEIRS,
+    batch,
+    serve,
+    sms_callback,
+    voximplant_config,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
-KEY_ID = "c1f2e3d4-aaaa-bbbb-cccc-000000000002"
 
 
 @pytest.fixture(scope="module")
@@ -43,20 +48,12 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def fake_api() -> Iterator[FakeVoximplant]:
-    with FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as fake:
-        yield fake
-
-
-@pytest.fixture
 def site(config, fake_api) -> Iterator[tuple[str, Services, FakeVoximplant]]:
     """The service with its dashboard on, sending through the fake Voximplant API."""
-    account = VoximplantAccount(ACCOUNT_ID, KEY_ID, Secret(key_pair().private_pem))
     app = create_app(
-        config.with_changes(
-            provider="voximplant",
-            voximplant=account,
-            voximplant_api_url=fake_api.url,
+        voximplant_config(
+            config,
+            fake_api.url,
             send_timeout_s=1.0,
             admin_password=Secret(PASSWORD),
             cookie_secure=False,  # plain http on loopback; the default is a Secure cookie

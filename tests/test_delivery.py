@@ -2,63 +2,46 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy import select
 
 from responder import create_app
-from responder.config import Config, VoximplantAccount
-from responder.secret import Secret
+from responder.config import Config
 from responder.sender import Sender
 from responder.services import Services
 from responder.store.pacing import pause_all
 from responder.store.tables import message_events, messages, outbox
-from tests.fakes.keys import key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
-from tests.support import ACCOUNT_ID, THEIRS, batch, serve, sms_callback, wait_until
-
-RESPONDER = str(Path(sys.executable).with_name("responder"))
-KEY_ID = "c1f2e3d4-aaaa-bbbb-cccc-000000000001"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeVoximplant]:
-    with FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as api:
-        yield api
-
-
-def voximplant_config(config: Config, fake: FakeVoximplant, **changes: object) -> Config:
-    account = VoximplantAccount(ACCOUNT_ID, KEY_ID, Secret(key_pair().private_pem))
-    return config.with_changes(
-        provider="voximplant",
-        voximplant=account,
-        voximplant_api_url=fake.url,
-        send_timeout_s=1.0,
-        **changes,
-    )
+from tests.processes import config_env, responder
+from tests.support import (
+    THEIRS,
+    batch,
+    serve,
+    sms_callback,
+    voximplant_config,
+    wait_until,
+)
 
 
 class Live:
     """The service on loopback; `start(**config changes)` once per test."""
 
-    def __init__(self, config: Config, fake: FakeVoximplant) -> None:
+    def __init__(self, config: Config, fake_api: FakeVoximplant) -> None:
         self.config = config
-        self.fake = fake
+        self.fake_api = fake_api
         self.url = ""
         self.services: Services | None = None
         self._serving: object = None
 
     def start(self, *, start_sender: bool = True, **changes: object) -> Services:
         app = create_app(
-            voximplant_config(self.config, self.fake, **changes), start_sender=start_sender
+            voximplant_config(self.config, self.fake_api.url, **{"send_timeout_s": 1.0, **changes}),
+            start_sender=start_sender,
         )
         self.services = app.extensions["responder"]
         self._serving = serve(app)
@@ -96,8 +79,8 @@ class Live:
 
 
 @pytest.fixture
-def live(config, fake) -> Iterator[Live]:
-    service = Live(config, fake)
+def live(config, fake_api) -> Iterator[Live]:
+    service = Live(config, fake_api)
     yield service
     service.close()
 
@@ -106,8 +89,8 @@ def sent_replies(live: Live) -> list:
     return [m for m in live.replies() if m.status == "sent"]
 
 
-def send_requests(fake: FakeVoximplant) -> list:
-    return [r for r in fake.requests if r.method == "SendSmsMessage"]
+def send_requests(fake_api: FakeVoximplant) -> list:
+    return [r for r in fake_api.requests if r.method == "SendSmsMessage"]
 
 
 @pytest.mark.parametrize(
@@ -117,12 +100,12 @@ def send_requests(fake: FakeVoximplant) -> list:
         pytest.param({"status": 429}, None, id="http-429"),
     ],
 )
-def test_rate_limit_pauses_sending_and_does_not_count_as_an_attempt(live, fake, script, code):
+def test_rate_limit_pauses_sending_and_does_not_count_as_an_attempt(live, fake_api, script, code):
     live.start()
     if "code" in script:
-        fake.error_next(script["code"], script["msg"])
+        fake_api.error_next(script["code"], script["msg"])
     else:
-        fake.fail_next(status=script["status"], body="Too Many Requests")
+        fake_api.fail_next(status=script["status"], body="Too Many Requests")
     live.post(sms_callback(201, "hours"))
     reply = wait_until(lambda: sent_replies(live))[0]
     assert reply.attempts == 1
@@ -130,12 +113,12 @@ def test_rate_limit_pauses_sending_and_does_not_count_as_an_attempt(live, fake, 
     assert statuses == ["queued", "sending", "errored", "sending", "sent"]
     errored = dict(live.events(reply.id))["errored"]
     assert "rate" in errored.lower() or "429" in errored
-    assert len(send_requests(fake)) == 2
+    assert len(send_requests(fake_api)) == 2
 
 
-def test_insufficient_funds_holds_the_whole_queue_and_raises_an_alert(live, fake):
+def test_insufficient_funds_holds_the_whole_queue_and_raises_an_alert(live, fake_api):
     services = live.start(funds_hold_s=1.0)
-    fake.error_next(127, "Insufficient funds")
+    fake_api.error_next(127, "Insufficient funds")
     live.post(sms_callback(211, "hours"))
     first = wait_until(lambda: [m for m in live.replies() if m.status == "errored"])[0]
     assert first.error_code == "127"
@@ -144,19 +127,19 @@ def test_insufficient_funds_holds_the_whole_queue_and_raises_an_alert(live, fake
     metrics = requests.get(f"{live.url}/metrics", timeout=10).text
     assert 'responder_sender_alerts_total{reason="insufficient_funds"} 1.0' in metrics
     assert 'responder_sending_paused_seconds{reason="insufficient_funds"}' in metrics
-    assert len(send_requests(fake)) == 1
+    assert len(send_requests(fake_api)) == 1
     both = wait_until(lambda: len(sent_replies(live)) == 2 and sent_replies(live), timeout=15)
     assert [m.attempts for m in both] == [1, 1]  # holding is not the message's fault
     assert services.sender is not None
 
 
-def test_a_refused_token_is_renewed_and_the_message_still_goes(live, fake):
+def test_a_refused_token_is_renewed_and_the_message_still_goes(live, fake_api):
     live.start()
-    fake.error_next(456, "Token expired", n=2)
+    fake_api.error_next(456, "Token expired", n=2)
     live.post(sms_callback(215, "hours"))
     reply = wait_until(lambda: sent_replies(live))[0]
     # Refused, refused again at once with a new token, then sent on the next try.
-    assert len(send_requests(fake)) == 3
+    assert len(send_requests(fake_api)) == 3
     assert reply.attempts == 2
     assert [s for s, _ in live.events(reply.id)] == [
         "queued",
@@ -167,9 +150,9 @@ def test_a_refused_token_is_renewed_and_the_message_still_goes(live, fake):
     ]
 
 
-def test_permanent_error_fails_at_once_with_code_and_text(live, fake):
+def test_permanent_error_fails_at_once_with_code_and_text(live, fake_api):
     live.start()
-    fake.error_next(121, "Invalid phone number")
+    fake_api.error_next(121, "Invalid phone number")
     live.post(sms_callback(221, "hours"))
     reply = wait_until(lambda: [m for m in live.replies() if m.status == "failed"])[0]
     assert (reply.error_code, reply.error_text) == ("121", "SendSmsMessage: Invalid phone number")
@@ -177,20 +160,20 @@ def test_permanent_error_fails_at_once_with_code_and_text(live, fake):
         "failed",
         "rejected_by_provider: SendSmsMessage: Invalid phone number",
     )
-    assert len(send_requests(fake)) == 1
+    assert len(send_requests(fake_api)) == 1
 
 
-def test_max_attempts_then_the_message_fails_with_retry_limit(live, fake):
+def test_max_attempts_then_the_message_fails_with_retry_limit(live, fake_api):
     live.start(max_attempts=3)
-    fake.fail_next(n=3, status=500, body="oops")
+    fake_api.fail_next(n=3, status=500, body="oops")
     live.post(sms_callback(231, "hours"))
     reply = wait_until(lambda: [m for m in live.replies() if m.status == "failed"])[0]
     assert reply.error_code == "retry_limit"
     assert reply.attempts == 3
-    assert len(send_requests(fake)) == 3
+    assert len(send_requests(fake_api)) == 3
 
 
-def test_a_reply_older_than_max_age_is_not_sent(live, fake):
+def test_a_reply_older_than_max_age_is_not_sent(live, fake_api):
     services = live.start(start_sender=False, max_age_s=3600)
     live.post(sms_callback(241, "hours"))
     later = services.clock() + timedelta(hours=2)
@@ -199,36 +182,36 @@ def test_a_reply_older_than_max_age_is_not_sent(live, fake):
     reply = live.replies()[0]
     assert (reply.status, reply.error_code) == ("failed", "too_old")
     assert reply.attempts == 0
-    assert send_requests(fake) == []
+    assert send_requests(fake_api) == []
 
 
-def test_an_answer_lost_after_processing_is_found_in_history_not_sent_twice(live, fake):
+def test_an_answer_lost_after_processing_is_found_in_history_not_sent_twice(live, fake_api):
     live.start()
-    fake.drop_next(processed=True, method="SendSmsMessage")
+    fake_api.drop_next(processed=True, method="SendSmsMessage")
     live.post(sms_callback(251, "hours"))
     reply = wait_until(lambda: sent_replies(live))[0]
-    assert len(fake.sent) == 1  # the gateway acted once
-    assert reply.provider_message_id == str(fake.history[0]["message_id"])
+    assert len(fake_api.sent) == 1  # the gateway acted once
+    assert reply.provider_message_id == str(fake_api.history[0]["message_id"])
     assert "found in the provider's history" in live.events(reply.id)[-1][1]
-    methods = [r.method for r in fake.requests]
+    methods = [r.method for r in fake_api.requests]
     assert methods == ["SendSmsMessage", "GetSmsHistory"]
 
 
-def test_an_answer_lost_before_processing_is_sent_again_after_checking(live, fake):
+def test_an_answer_lost_before_processing_is_sent_again_after_checking(live, fake_api):
     live.start()
-    fake.drop_next(processed=False, method="SendSmsMessage")
+    fake_api.drop_next(processed=False, method="SendSmsMessage")
     live.post(sms_callback(252, "hours"))
     reply = wait_until(lambda: sent_replies(live))[0]
-    assert len(fake.sent) == 1
+    assert len(fake_api.sent) == 1
     assert reply.attempts == 2
-    assert [r.method for r in fake.requests] == [
+    assert [r.method for r in fake_api.requests] == [
         "SendSmsMessage",
         "GetSmsHistory",
         "SendSmsMessage",
     ]
 
 
-def test_a_crashed_senders_claim_is_taken_back_after_its_lease(live, fake):
+def test_a_crashed_senders_claim_is_taken_back_after_its_lease(live, fake_api):
     services = live.start(start_sender=False)
     live.post(sms_callback(261, "hours"))
     now = services.clock()
@@ -247,17 +230,17 @@ def test_a_crashed_senders_claim_is_taken_back_after_its_lease(live, fake):
         "attempt 1 by other:2:2; taken back from a sender whose lease ran out",
     ]
     # Its fate was unknown, so the history was read first; it held nothing, so it went out.
-    assert [r.method for r in fake.requests] == ["GetSmsHistory", "SendSmsMessage"]
+    assert [r.method for r in fake_api.requests] == ["GetSmsHistory", "SendSmsMessage"]
 
 
-def test_stop_finishes_the_send_in_flight_and_hands_back_the_rest(live, fake):
+def test_stop_finishes_the_send_in_flight_and_hands_back_the_rest(live, fake_api):
     services = live.start(start_sender=False)
     live.post(sms_callback(271, "hours"), sms_callback(272, "order 1"), sms_callback(273, "open"))
-    fake.stall_next(0.5, method="SendSmsMessage")
+    fake_api.stall_next(0.5, method="SendSmsMessage")
     sender = Sender(services)
     runner = threading.Thread(target=sender.run_once)
     runner.start()
-    wait_until(lambda: fake.requests)
+    wait_until(lambda: fake_api.requests)
     sender.stop(timeout=0)
     runner.join(10)
     replies = live.replies()
@@ -268,34 +251,36 @@ def test_stop_finishes_the_send_in_flight_and_hands_back_the_rest(live, fake):
     assert leases == [None, None]
 
 
-def test_rate_limit_per_number_spaces_the_sends(live, fake):
+def test_rate_limit_per_number_spaces_the_sends(live, fake_api):
     live.start(rate_limit=5.0)
     # Four people at once (one person texting four times would trip the loop breaker).
     live.post(*(sms_callback(280 + i, "hours", source=f"4474433322{30 + i}") for i in range(4)))
     wait_until(lambda: len(sent_replies(live)) == 4)
-    times = sorted(r.at for r in send_requests(fake))
+    times = sorted(r.at for r in send_requests(fake_api))
     # Slots 0.2 s apart; the first send may start a little after its slot (signing a token).
     assert times[-1] - times[0] >= 0.45
 
 
-def test_delivery_states_are_polled_from_the_sms_history(live, fake):
+def test_delivery_states_are_polled_from_the_sms_history(live, fake_api):
     live.start(status_poll_s=0.2)
     live.post(sms_callback(291, "hours"), sms_callback(292, "order 5"))
-    wait_until(lambda: len(fake.history) == 2)
-    fake.history[1]["status_id"] = 2
-    fake.history[1]["error_message"] = "Absent subscriber"
+    wait_until(lambda: len(fake_api.history) == 2)
+    fake_api.history[1]["status_id"] = 2
+    fake_api.history[1]["error_message"] = "Absent subscriber"
     wait_until(lambda: {m.status for m in live.replies()} == {"delivered", "failed"})
     delivered, failed = live.replies()
     assert live.events(delivered.id)[-1] == ("delivered", "GetSmsHistory status_id 1")
     assert (failed.error_code, failed.error_text) == ("undelivered", "Absent subscriber")
 
 
-def test_a_sender_in_another_process_is_woken_by_notify(live, fake, database_url):
+def test_a_sender_in_another_process_is_woken_by_notify(live, fake_api, database_url):
     if not database_url.startswith("postgresql"):
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite senders poll")
     live.start(start_sender=False)
     # A second app with its own engine and wake-up event: as good as another process.
-    other = create_app(voximplant_config(live.config, fake), start_sender=False)
+    other = create_app(
+        voximplant_config(live.config, fake_api.url, send_timeout_s=1.0), start_sender=False
+    )
     services: Services = other.extensions["responder"]
     sender = Sender(services, idle_poll_s=120)
     sender.start()
@@ -308,11 +293,11 @@ def test_a_sender_in_another_process_is_woken_by_notify(live, fake, database_url
         services.engine.dispose()
 
 
-def test_without_stored_bodies_only_metadata_remains(live, fake):
+def test_without_stored_bodies_only_metadata_remains(live, fake_api):
     live.start(store_bodies=False)
     live.post(sms_callback(301, "order 42"))
     reply = wait_until(lambda: sent_replies(live))[0]
-    assert fake.sent[0].params["sms_body"] == f"Order 42 is on its way, {THEIRS}."
+    assert fake_api.sent[0].params["sms_body"] == f"Order 42 is on its way, {THEIRS}."
     with live.services.engine.connect() as conn:
         rows = conn.execute(select(messages).order_by(messages.c.id)).all()
     assert [(m.direction, m.text, m.status) for m in rows] == [
@@ -323,22 +308,14 @@ def test_without_stored_bodies_only_metadata_remains(live, fake):
     assert reply.provider_message_id is not None
 
 
-def test_sender_status_shows_the_queue_and_a_pause_which_resume_lifts(live, fake):
+def test_sender_status_shows_the_queue_and_a_pause_which_resume_lifts(live, fake_api):
     services = live.start(start_sender=False)
     live.post(sms_callback(311, "hours"))
     pause_all(services.engine, services.clock(), "insufficient funds: 127", base_s=600, max_s=900)
-    env = {
-        **os.environ,
-        "RESPONDER_DATA_DIR": str(live.config.data_dir),
-        "RESPONDER_RULES_DIR": str(live.config.rules_dir),
-        "DATABASE_URL": live.config.database_url,
-    }
-    env.pop("FLASK_APP", None)
+    env = config_env(live.config)
 
     def run(*args: str) -> str:
-        done = subprocess.run(
-            [RESPONDER, "sender", *args], env=env, capture_output=True, text=True, timeout=120
-        )
+        done = responder(env, "sender", *args)
         assert done.returncode == 0, done.stderr
         return done.stdout
 

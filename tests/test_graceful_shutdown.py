@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 
-import pytest
 import requests
 from sqlalchemy import create_engine, select
 
 from responder.config import normalise_database_url
 from responder.store.tables import messages
 from tests.fakes.keys import KEY_ID, key_pair
-from tests.fakes.voximplant_api import FakeVoximplant
 from tests.processes import gunicorn, service_env
 from tests.support import ACCOUNT_ID, API_KEY, SALT, batch, sms_callback, wait_until
-
-
-@pytest.fixture
-def fake_api() -> Iterator[FakeVoximplant]:
-    with FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as fake:
-        yield fake
 
 
 def test_sigterm_lets_the_send_in_flight_finish(tmp_path, rules_dir, database_url, fake_api):

@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator
 
-import pytest
 import requests
 from sqlalchemy import select
 
@@ -15,19 +13,12 @@ from responder import create_app
 from responder.logs import Redactor
 from responder.store.tables import messages
 from tests.fakes.keys import KEY_ID, key_pair
-from tests.fakes.voximplant_api import FakeVoximplant
 from tests.processes import gunicorn, sender_worker, service_env
 from tests.support import ACCOUNT_ID, API_KEY, THEIRS, batch, serve, sms_callback, wait_until
 
 SALT = "log-test-salt-4f9a"
 ADMIN_PASSWORD = "correct horse battery staple 42"
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
-
-
-@pytest.fixture
-def fake_api() -> Iterator[FakeVoximplant]:
-    with FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as fake:
-        yield fake
 
 
 def credentials() -> str:

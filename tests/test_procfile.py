@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.fakes.keys import KEY_ID, key_pair, write_credentials
-from tests.fakes.voximplant_api import FakeVoximplant
+from tests.fakes.keys import write_credentials
 from tests.processes import BIN, ROOT, free_port, service_env
-from tests.support import ACCOUNT_ID, API_KEY, SALT, THEIRS, batch, sms_callback, wait_until
+from tests.support import API_KEY, SALT, THEIRS, batch, sms_callback, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -29,12 +27,6 @@ def test_procfile_names_release_web_and_worker():
         "web": "gunicorn --config gunicorn.conf.py wsgi:app",
         "worker": "responder sender run",
     }
-
-
-@pytest.fixture
-def fake_api() -> Iterator[FakeVoximplant]:
-    with FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as fake:
-        yield fake
 
 
 def honcho(

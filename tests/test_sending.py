@@ -9,36 +9,24 @@ import requests
 from sqlalchemy import select
 
 from responder import create_app
-from responder.config import VoximplantAccount
-from responder.secret import Secret
 from responder.services import Services
 from responder.store.tables import message_events, messages
-from tests.fakes.keys import key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
-from tests.support import ACCOUNT_ID, OUR, THEIRS, batch, serve, sms_callback, wait_until
-
-KEY_ID = "c1f2e3d4-aaaa-bbbb-cccc-000000000001"
-
-
-@pytest.fixture
-def fake_api() -> Iterator[FakeVoximplant]:
-    keys = key_pair()
-    with FakeVoximplant(keys.public_pem, ACCOUNT_ID, KEY_ID) as fake:
-        yield fake
+from tests.support import (
+    ACCOUNT_ID,
+    OUR,
+    THEIRS,
+    batch,
+    serve,
+    sms_callback,
+    voximplant_config,
+    wait_until,
+)
 
 
 @pytest.fixture
 def voximplant_live(config, fake_api) -> Iterator[tuple[str, Services, FakeVoximplant]]:
-    keys = key_pair()
-    account = VoximplantAccount(ACCOUNT_ID, KEY_ID, Secret(keys.private_pem), "ops@example.com")
-    app = create_app(
-        config.with_changes(
-            provider="voximplant",
-            voximplant=account,
-            voximplant_api_url=fake_api.url,
-            send_timeout_s=1.0,
-        )
-    )
+    app = create_app(voximplant_config(config, fake_api.url, send_timeout_s=1.0))
     services: Services = app.extensions["responder"]
     with serve(app) as url:
         yield url, services, fake_api
