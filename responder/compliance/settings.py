@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
+from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from responder.compliance.words import (
@@ -77,16 +78,17 @@ class ComplianceSettings:
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
     quiet: QuietHours = field(default_factory=QuietHours)
 
-    @property
+    # Cached: the gate looks at these for every inbound message, and the settings never change.
+    @cached_property
     def opt_out_texts(self) -> frozenset[str]:
         """Every normalised whole-message text that opts out."""
         return frozenset(normalise_words(w) for w in OPT_OUT_WORDS + self.opt_out_extra) - {""}
 
-    @property
+    @cached_property
     def opt_in_texts(self) -> frozenset[str]:
         return frozenset(normalise_words(w) for w in OPT_IN_WORDS + self.opt_in_extra) - {""}
 
-    @property
+    @cached_property
     def help_texts(self) -> frozenset[str]:
         return frozenset(normalise_words(w) for w in HELP_WORDS + self.help_extra) - {""}
 
