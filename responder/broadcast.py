@@ -248,16 +248,17 @@ class BroadcastRun:
         try:
             result = self.client.a2p_send_sms(self.broadcast.sender, chunk, self.broadcast.text)
         except VoximplantApiError as exc:
-            if exc.code is not None:
-                # Voximplant answered with a refusal: nothing was sent, so the chunk can wait.
-                with self.services.engine.begin() as conn:
-                    store.set_status(conn, self.broadcast.id, chunk, store.PENDING, self._now())
+            # Voximplant answered with a refusal: nothing was sent, so the chunk can wait.
+            # No answer at all: the chunk may have gone out, and the next run looks it up.
+            refused = exc.code is not None
+            status = store.PENDING if refused else store.INTERRUPTED
+            with self.services.engine.begin() as conn:
+                store.set_status(conn, self.broadcast.id, chunk, status, self._now())
+            if refused:
                 raise BroadcastError(
                     f"Voximplant refused the chunk: {exc}; fix that and run the same command "
                     "again to resume"
                 ) from None
-            with self.services.engine.begin() as conn:
-                store.set_status(conn, self.broadcast.id, chunk, store.INTERRUPTED, self._now())
             raise BroadcastError(
                 f"interrupted: {exc}; the chunk may have been sent. Run the same command again: "
                 "it checks the A2P history first and sends nobody a second copy"
