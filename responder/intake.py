@@ -277,18 +277,19 @@ def apply_actions(
         done.append(f"state -> {state or '(none)'}")
     saved = {**thread.saved, **decision.save}
     tags = list(thread.tags)
+    handoff_end = now + timedelta(seconds=services.config.handoff_idle_s)
     paused_until = thread.paused_until
     if paused_until is not None and thread.is_paused(now):
         # Their message during a handoff keeps the person in charge for another idle time, so
         # the rules never cut into a conversation with a human.
-        paused_until = max(paused_until, now + timedelta(seconds=services.config.handoff_idle_s))
+        paused_until = max(paused_until, handoff_end)
     for action in decision.actions:
         name = type(action).__name__
         if name == "Tag":
             tags.append(action.name)
             done.append(f"tag {action.name}")
         elif name == "Handoff":
-            paused_until = now + timedelta(seconds=services.config.handoff_idle_s)
+            paused_until = handoff_end
             done.append("handoff to a human")
         elif name == "ForwardSms":
             staff = get_or_create_thread(conn, thread.our_number, callback_number(action.to), now)
