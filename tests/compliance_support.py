@@ -16,16 +16,24 @@ from sqlalchemy import select
 
 from responder import create_app
 from responder.compliance.settings import ComplianceSettings
-from responder.config import Config, VoximplantAccount
-from responder.secret import Secret
+from responder.config import Config
 from responder.services import Services
 from responder.store.consent import consent_history
-from responder.store.tables import message_events, messages, outbox, threads
-from tests.fakes.keys import key_pair
+from responder.store.tables import messages, outbox, threads
+from tests.fakes.keys import KEY_ID, key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
-from tests.support import ACCOUNT_ID, OUR, THEIRS, batch, serve, sms_callback, wait_until
+from tests.support import (
+    ACCOUNT_ID,
+    OUR,
+    THEIRS,
+    batch,
+    events_of,
+    serve,
+    sms_callback,
+    voximplant_config,
+    wait_until,
+)
 
-KEY_ID = "c1f2e3d4-aaaa-bbbb-cccc-000000000002"
 # Noon in London: no quiet hours unless a test moves the clock.
 NOON = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 _ids = itertools.count(5000)
@@ -121,15 +129,7 @@ class Site:
         return json.loads(row.trace)["checks"]
 
     def events(self, message_id: int) -> list[tuple[str, str | None]]:
-        with self.services.engine.connect() as conn:
-            return [
-                (r.status, r.detail)
-                for r in conn.execute(
-                    select(message_events)
-                    .where(message_events.c.message_id == message_id)
-                    .order_by(message_events.c.id)
-                )
-            ]
+        return events_of(self.services.engine, message_id)
 
     def ledger(self, number: str = THEIRS) -> list[dict[str, Any]]:
         with self.services.engine.connect() as conn:
@@ -146,17 +146,8 @@ def site_starter(config: Config) -> Iterator[StartSite]:
 
     def start(*, at: datetime = NOON, **changes: Any) -> Site:
         fake = FakeVoximplant(keys.public_pem, ACCOUNT_ID, KEY_ID).start()
-        account = VoximplantAccount(ACCOUNT_ID, KEY_ID, Secret(keys.private_pem), "ops@example.com")
         compliance = ComplianceSettings(**changes)
-        app = create_app(
-            config.with_changes(
-                provider="voximplant",
-                voximplant=account,
-                voximplant_api_url=fake.url,
-                send_timeout_s=2.0,
-                compliance=compliance,
-            )
-        )
+        app = create_app(voximplant_config(config, fake.url, compliance=compliance))
         services: Services = app.extensions["responder"]
         clock = ManualClock(at)
         services.clock = clock

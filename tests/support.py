@@ -15,6 +15,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.cli import ScriptInfo
+from sqlalchemy import Engine, select
 from werkzeug.serving import make_server
 
 from responder import create_app
@@ -23,6 +24,7 @@ from responder.config import Config
 from responder.providers.alphasms import AlphaSmsSettings
 from responder.providers.routing import parse_routes
 from responder.secret import Secret
+from responder.store.tables import message_events
 from tests.fakes.alphasms import FakeAlphaSms
 from tests.fakes.keys import make_account
 
@@ -140,3 +142,16 @@ def invoke_cli(config: Config, *args: str, now: datetime | None = None) -> Resul
         return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app))
     finally:
         app.extensions["responder"].engine.dispose()
+
+
+def events_of(engine: Engine, message_id: int) -> list[tuple[str, str | None]]:
+    """Each (status, detail) one message went through, oldest first."""
+    with engine.connect() as conn:
+        return [
+            (row.status, row.detail)
+            for row in conn.execute(
+                select(message_events.c.status, message_events.c.detail)
+                .where(message_events.c.message_id == message_id)
+                .order_by(message_events.c.id)
+            )
+        ]

@@ -15,12 +15,13 @@ from responder.config import Config
 from responder.sender import Sender
 from responder.services import Services
 from responder.store.pacing import pause_all
-from responder.store.tables import message_events, messages, outbox
+from responder.store.tables import messages, outbox
 from tests.fakes.voximplant_api import FakeVoximplant
 from tests.processes import config_env, responder
 from tests.support import (
     THEIRS,
     batch,
+    events_of,
     serve,
     sms_callback,
     voximplant_config,
@@ -60,15 +61,7 @@ class Live:
 
     def events(self, message_id: int) -> list[tuple[str, str | None]]:
         assert self.services is not None
-        with self.services.engine.connect() as conn:
-            return [
-                (row.status, row.detail)
-                for row in conn.execute(
-                    select(message_events)
-                    .where(message_events.c.message_id == message_id)
-                    .order_by(message_events.c.id)
-                )
-            ]
+        return events_of(self.services.engine, message_id)
 
     def close(self) -> None:
         if self.services is not None:

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from responder import create_app
 from responder.services import Services
-from responder.store.tables import message_events, messages, threads
+from responder.store.tables import messages, threads
 from tests.fakes.webhook_receiver import WebhookReceiver
-from tests.support import OUR, THEIRS, batch, serve, sms_callback, wait_until
+from tests.support import OUR, THEIRS, batch, events_of, serve, sms_callback, wait_until
 
 STAFF = "447443332200"
 STALL = "447443332233"
@@ -67,15 +67,7 @@ def replies(services: Services, their_number: str = THEIRS, our_number: str = OU
 
 
 def events(services: Services, message_id: int) -> list[tuple[str, str | None]]:
-    with services.engine.connect() as conn:
-        return [
-            (row.status, row.detail)
-            for row in conn.execute(
-                select(message_events.c.status, message_events.c.detail)
-                .where(message_events.c.message_id == message_id)
-                .order_by(message_events.c.id)
-            )
-        ]
+    return events_of(services.engine, message_id)
 
 
 def history(services: Services, message_id: int) -> list[str]:

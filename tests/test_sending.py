@@ -10,13 +10,14 @@ from sqlalchemy import select
 
 from responder import create_app
 from responder.services import Services
-from responder.store.tables import message_events, messages
+from responder.store.tables import messages
 from tests.fakes.voximplant_api import FakeVoximplant
 from tests.support import (
     ACCOUNT_ID,
     OUR,
     THEIRS,
     batch,
+    events_of,
     serve,
     sms_callback,
     voximplant_config,
@@ -46,14 +47,7 @@ def outbound(services: Services) -> list:
 
 
 def history(services: Services, message_id: int) -> list[str]:
-    with services.engine.connect() as conn:
-        return list(
-            conn.execute(
-                select(message_events.c.status)
-                .where(message_events.c.message_id == message_id)
-                .order_by(message_events.c.id)
-            ).scalars()
-        )
+    return [status for status, _ in events_of(services.engine, message_id)]
 
 
 def test_reply_reaches_the_provider_signed(voximplant_live):
