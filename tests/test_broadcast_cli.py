@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,10 +19,9 @@ from responder.compliance.optout import opt_out
 from responder.config import Config
 from responder.store.db import make_engine
 from responder.store.tables import broadcasts, messages, threads
-from tests.fakes.keys import KEY_ID, key_pair, make_account, other_key_pair, write_credentials
+from tests.fakes.keys import make_account, other_key_pair, write_credentials
 from tests.fakes.voximplant_api import FakeVoximplant
 from tests.support import (
-    ACCOUNT_ID,
     invoke_cli,
     voximplant_config,
     wait_until,
@@ -41,14 +39,8 @@ def number(i: int) -> str:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeVoximplant]:
-    with FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as server:
-        yield server
-
-
-@pytest.fixture
-def vox_config(config: Config, fake: FakeVoximplant) -> Config:
-    return without_quiet_hours(voximplant_config(config, fake.url))
+def vox_config(config: Config, fake_api: FakeVoximplant) -> Config:
+    return without_quiet_hours(voximplant_config(config, fake_api.url))
 
 
 def recipients_file(tmp_path: Path, lines: list[str]) -> Path:
@@ -64,21 +56,21 @@ def broadcast(
     return invoke_cli(config, *args, now=now)
 
 
-def sent_destinations(fake: FakeVoximplant) -> list[str]:
+def sent_destinations(fake_api: FakeVoximplant) -> list[str]:
     """Each destination the fake accepted a message for, once per message."""
-    return [str(item["destination_number"]) for item in fake.a2p_history]
+    return [str(item["destination_number"]) for item in fake_api.a2p_history]
 
 
-def requested_destinations(fake: FakeVoximplant) -> list[str]:
+def requested_destinations(fake_api: FakeVoximplant) -> list[str]:
     """Each destination of every A2PSendSms request, answered or not."""
     found: list[str] = []
-    for request in a2p_requests(fake):
+    for request in a2p_requests(fake_api):
         found.extend(request.params["dst_numbers"].split(";"))
     return found
 
 
-def a2p_requests(fake: FakeVoximplant) -> list:
-    return [r for r in fake.requests if r.method == "A2PSendSms"]
+def a2p_requests(fake_api: FakeVoximplant) -> list:
+    return [r for r in fake_api.requests if r.method == "A2PSendSms"]
 
 
 def thread_messages(config: Config) -> dict[str, list]:
@@ -107,7 +99,9 @@ def opt_out_of(config: Config, their_number: str) -> None:
     services.engine.dispose()
 
 
-def test_dry_run_prints_counts_segments_and_billing_and_sends_nothing(vox_config, fake, tmp_path):
+def test_dry_run_prints_counts_segments_and_billing_and_sends_nothing(
+    vox_config, fake_api, tmp_path
+):
     path = recipients_file(
         tmp_path,
         ["# customers", number(1), "+44 7911 100002", number(1), "12345", "", number(3), "nope"],
@@ -126,26 +120,28 @@ def test_dry_run_prints_counts_segments_and_billing_and_sends_nothing(vox_config
         "segments per message: 2 (UCS-2)",
         "messages billed: 4",
     ]
-    assert fake.requests == []
+    assert fake_api.requests == []
     engine = make_engine(vox_config.database_url)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(broadcasts)).scalar_one() == 0
     engine.dispose()
 
 
-def test_broadcast_sends_in_chunks_of_100_and_records_each_result(vox_config, fake, tmp_path):
+def test_broadcast_sends_in_chunks_of_100_and_records_each_result(vox_config, fake_api, tmp_path):
     numbers = [number(i) for i in range(250)]
     path = recipients_file(tmp_path, [*numbers, "000", number(5)])
     opt_out_of(vox_config, number(7))
-    fake.a2p_failing.add(number(9))
+    fake_api.a2p_failing.add(number(9))
 
     result = broadcast(vox_config, path)
 
     assert result.exit_code == 0, result.output
-    sizes = [len(r.params["dst_numbers"].split(";")) for r in a2p_requests(fake)]
+    sizes = [len(r.params["dst_numbers"].split(";")) for r in a2p_requests(fake_api)]
     assert sizes == [100, 100, 49]
-    assert all(r.params["src_number"] == SENDER for r in a2p_requests(fake))
-    assert Counter(requested_destinations(fake)) == Counter(n for n in numbers if n != number(7))
+    assert all(r.params["src_number"] == SENDER for r in a2p_requests(fake_api))
+    assert Counter(requested_destinations(fake_api)) == Counter(
+        n for n in numbers if n != number(7)
+    )
     assert "skipped: 1 invalid, 1 duplicate(s), 1 opted out" in result.output
     assert "sent 248, failed 1, opted out 1, unknown 0" in result.output
     by_number = thread_messages(vox_config)
@@ -159,15 +155,15 @@ def test_broadcast_sends_in_chunks_of_100_and_records_each_result(vox_config, fa
     again = broadcast(vox_config, path)
     assert again.exit_code == 0, again.output
     assert "nothing sent" in again.output
-    assert len(a2p_requests(fake)) == 3
+    assert len(a2p_requests(fake_api)) == 3
 
 
 def test_dropped_answer_is_settled_from_the_history_without_a_second_copy(
-    vox_config, fake, tmp_path
+    vox_config, fake_api, tmp_path
 ):
     numbers = [number(i) for i in range(30)]
     path = recipients_file(tmp_path, numbers)
-    fake.drop_next(processed=True, method="A2PSendSms")
+    fake_api.drop_next(processed=True, method="A2PSendSms")
 
     first = broadcast(vox_config, path, "--chunk-size", "10")
 
@@ -175,54 +171,54 @@ def test_dropped_answer_is_settled_from_the_history_without_a_second_copy(
     assert "interrupted" in first.output
     assert "run the same command again" in first.output.lower()
     assert "Traceback" not in first.output
-    assert len(a2p_requests(fake)) == 1
+    assert len(a2p_requests(fake_api)) == 1
 
     second = broadcast(vox_config, path, "--chunk-size", "10")
 
     assert second.exit_code == 0, second.output
     assert "interrupted chunk: 10 found sent in the history, 0 unknown" in second.output
     assert "sent 30, failed 0, opted out 0, unknown 0" in second.output
-    assert Counter(sent_destinations(fake)) == Counter(numbers)
+    assert Counter(sent_destinations(fake_api)) == Counter(numbers)
     assert all(
         len(ms) == 1 and ms[0].status == "sent" for ms in thread_messages(vox_config).values()
     )
 
 
-def test_a_chunk_that_may_have_been_sent_is_never_resent(vox_config, fake, tmp_path):
+def test_a_chunk_that_may_have_been_sent_is_never_resent(vox_config, fake_api, tmp_path):
     numbers = [number(i) for i in range(15)]
     path = recipients_file(tmp_path, numbers)
-    fake.drop_next(processed=False, method="A2PSendSms")
+    fake_api.drop_next(processed=False, method="A2PSendSms")
 
     assert broadcast(vox_config, path, "--chunk-size", "10").exit_code == 1
     second = broadcast(vox_config, path, "--chunk-size", "10")
 
     assert second.exit_code == 0, second.output
     assert "sent 5, failed 0, opted out 0, unknown 10" in second.output
-    assert Counter(requested_destinations(fake)) == Counter(numbers)  # the lost chunk once
-    assert Counter(sent_destinations(fake)) == Counter(numbers[10:])
-    assert len(a2p_requests(fake)) == 2
+    assert Counter(requested_destinations(fake_api)) == Counter(numbers)  # the lost chunk once
+    assert Counter(sent_destinations(fake_api)) == Counter(numbers[10:])
+    assert len(a2p_requests(fake_api)) == 2
 
 
-def test_refused_chunk_waits_and_is_sent_once_after_the_fix(vox_config, fake, tmp_path):
+def test_refused_chunk_waits_and_is_sent_once_after_the_fix(vox_config, fake_api, tmp_path):
     numbers = [number(i) for i in range(12)]
     path = recipients_file(tmp_path, numbers)
-    fake.account["a2p_sms_enabled"] = False
+    fake_api.account["a2p_sms_enabled"] = False
 
     refused = broadcast(vox_config, path)
 
     assert refused.exit_code == 1
     assert "Voximplant refused the chunk: 509: A2PSendSms: A2P SMS is disabled" in refused.output
-    fake.account["a2p_sms_enabled"] = True
+    fake_api.account["a2p_sms_enabled"] = True
     fixed = broadcast(vox_config, path)
     assert fixed.exit_code == 0, fixed.output
     assert "sent 12, failed 0" in fixed.output
-    assert Counter(sent_destinations(fake)) == Counter(numbers)
+    assert Counter(sent_destinations(fake_api)) == Counter(numbers)
 
 
-def test_bad_credentials_stop_the_broadcast_with_a_clear_error(config, fake, tmp_path):
+def test_bad_credentials_stop_the_broadcast_with_a_clear_error(config, fake_api, tmp_path):
     path = recipients_file(tmp_path, [number(1)])
     wrong = config.with_changes(
-        voximplant=make_account(other_key_pair()), voximplant_api_url=fake.url
+        voximplant=make_account(other_key_pair()), voximplant_api_url=fake_api.url
     )
 
     result = broadcast(wrong, path)
@@ -232,7 +228,7 @@ def test_bad_credentials_stop_the_broadcast_with_a_clear_error(config, fake, tmp
     assert "Traceback" not in result.output
 
 
-def test_bad_input_is_refused_before_anything_is_sent(vox_config, fake, tmp_path):
+def test_bad_input_is_refused_before_anything_is_sent(vox_config, fake_api, tmp_path):
     empty = recipients_file(tmp_path, ["12345", "abc"])
     assert "holds no valid number (2 invalid)" in broadcast(vox_config, empty).output
     long_text = broadcast(vox_config, empty, text="x" * 1601)
@@ -240,20 +236,20 @@ def test_bad_input_is_refused_before_anything_is_sent(vox_config, fake, tmp_path
     assert long_text.exit_code == 1
     missing = invoke_cli(vox_config, "broadcast", "--from", SENDER, "--to-file", "/nope", "hi")
     assert missing.exit_code == 2
-    assert fake.requests == []
+    assert fake_api.requests == []
 
 
-def test_a_killed_broadcast_resumes_without_a_second_copy(vox_config, fake, tmp_path):
+def test_a_killed_broadcast_resumes_without_a_second_copy(vox_config, fake_api, tmp_path):
     numbers = [number(i) for i in range(25)]
     path = recipients_file(tmp_path, numbers)
-    fake.answer_late_next(60.0, method="A2PSendSms")
+    fake_api.answer_late_next(60.0, method="A2PSendSms")
     env = {
         **os.environ,
         "RESPONDER_DATA_DIR": str(vox_config.data_dir),
         "RESPONDER_RULES_DIR": str(vox_config.rules_dir),
         "DATABASE_URL": vox_config.database_url,
         "VOXIMPLANT_CREDENTIALS": str(write_credentials(tmp_path / "credentials.json")),
-        "VOXIMPLANT_API_URL": fake.url,
+        "VOXIMPLANT_API_URL": fake_api.url,
         "RESPONDER_CALLBACK_TOKEN": "abcdefghij0123456789",
         "RESPONDER_QUIET_HOURS": "off",
     }
@@ -267,7 +263,7 @@ def test_a_killed_broadcast_resumes_without_a_second_copy(vox_config, fake, tmp_
         stderr=subprocess.PIPE,
     )
     try:
-        wait_until(lambda: len(fake.a2p_history) == 10, timeout=60)
+        wait_until(lambda: len(fake_api.a2p_history) == 10, timeout=60)
     finally:
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
@@ -277,7 +273,7 @@ def test_a_killed_broadcast_resumes_without_a_second_copy(vox_config, fake, tmp_
     assert "another run of this broadcast may be waiting for Voximplant's answer" in (
         too_soon.output
     )
-    assert len(a2p_requests(fake)) == 1
+    assert len(a2p_requests(fake_api)) == 1
 
     later = datetime.now(UTC) + timedelta(minutes=5)
     resumed = broadcast(vox_config, path, "--chunk-size", "10", now=later)
@@ -285,13 +281,13 @@ def test_a_killed_broadcast_resumes_without_a_second_copy(vox_config, fake, tmp_
     assert resumed.exit_code == 0, resumed.output
     assert "interrupted chunk: 10 found sent in the history, 0 unknown" in resumed.output
     assert "sent 25, failed 0, opted out 0, unknown 0" in resumed.output
-    assert Counter(sent_destinations(fake)) == Counter(numbers)
+    assert Counter(sent_destinations(fake_api)) == Counter(numbers)
     assert sorted(thread_messages(vox_config)) == sorted(numbers)
 
 
-def test_recipients_in_their_quiet_hours_wait_for_a_later_run(config, fake, tmp_path):
+def test_recipients_in_their_quiet_hours_wait_for_a_later_run(config, fake_api, tmp_path):
     quiet_config = config.with_changes(
-        provider="voximplant", voximplant=make_account(), voximplant_api_url=fake.url
+        provider="voximplant", voximplant=make_account(), voximplant_api_url=fake_api.url
     )
     new_york = "12124567890"
     numbers = [number(i) for i in range(5)]
@@ -305,7 +301,7 @@ def test_recipients_in_their_quiet_hours_wait_for_a_later_run(config, fake, tmp_
     first = broadcast(quiet_config, path, now=evening)
 
     assert first.exit_code == 0, first.output
-    assert requested_destinations(fake) == [new_york]
+    assert requested_destinations(fake_api) == [new_york]
     assert (
         "5 recipient(s) are in their quiet hours; run the same command again after "
         "2026-11-30 08:00 UTC" in first.output
@@ -316,11 +312,11 @@ def test_recipients_in_their_quiet_hours_wait_for_a_later_run(config, fake, tmp_
 
     assert morning.exit_code == 0, morning.output
     assert "sent 6, failed 0, opted out 0, unknown 0" in morning.output
-    assert Counter(requested_destinations(fake)) == Counter([*numbers, new_york])
+    assert Counter(requested_destinations(fake_api)) == Counter([*numbers, new_york])
     assert "nothing sent" in broadcast(quiet_config, path).output
 
 
-def test_a_numeric_sender_is_kept_as_digits(vox_config, fake, tmp_path):
+def test_a_numeric_sender_is_kept_as_digits(vox_config, fake_api, tmp_path):
     path = recipients_file(tmp_path, [number(1)])
 
     result = invoke_cli(
@@ -328,4 +324,4 @@ def test_a_numeric_sender_is_kept_as_digits(vox_config, fake, tmp_path):
     )
 
     assert result.exit_code == 0, result.output
-    assert a2p_requests(fake)[0].params["src_number"] == "447443332211"
+    assert a2p_requests(fake_api)[0].params["src_number"] == "447443332211"

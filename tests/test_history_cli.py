@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,10 +17,9 @@ from responder.migrations import upgrade
 from responder.store.db import make_engine
 from responder.store.history import HistoryMessage, import_message
 from responder.store.tables import messages, threads
-from tests.fakes.keys import KEY_ID, key_pair, make_account, other_key_pair
+from tests.fakes.keys import make_account, other_key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
 from tests.support import (
-    ACCOUNT_ID,
     OUR,
     THEIRS,
     batch,
@@ -57,22 +55,18 @@ def two_way_item(i: int, *, direction: str = "IN", at: str = OLD) -> dict[str, A
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeVoximplant]:
-    with FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as server:
-        yield server
-
-
-@pytest.fixture
-def vox_config(config: Config, fake: FakeVoximplant) -> Config:
-    return voximplant_config(config, fake.url)
+def vox_config(config: Config, fake_api: FakeVoximplant) -> Config:
+    return voximplant_config(config, fake_api.url)
 
 
 def sync(config: Config, *args: str) -> Result:
     return invoke_cli(config, "history", "sync", *args)
 
 
-def history_requests(fake: FakeVoximplant, method: str = "GetSmsHistory") -> list[dict[str, str]]:
-    return [r.params for r in fake.requests if r.method == method]
+def history_requests(
+    fake_api: FakeVoximplant, method: str = "GetSmsHistory"
+) -> list[dict[str, str]]:
+    return [r.params for r in fake_api.requests if r.method == method]
 
 
 def stored(config: Config) -> list:
@@ -89,13 +83,15 @@ def stored(config: Config) -> list:
 
 
 @pytest.mark.parametrize(("size", "pages"), [(1000, 1), (1001, 2)])
-def test_sync_pages_by_1000_across_the_boundary(vox_config, fake, size, pages):
-    fake.history.extend(two_way_item(i, direction="IN" if i % 3 else "OUT") for i in range(size))
+def test_sync_pages_by_1000_across_the_boundary(vox_config, fake_api, size, pages):
+    fake_api.history.extend(
+        two_way_item(i, direction="IN" if i % 3 else "OUT") for i in range(size)
+    )
 
     result = sync(vox_config)
 
     assert result.exit_code == 0, result.output
-    asked = history_requests(fake)
+    asked = history_requests(fake_api)
     assert [(p["count"], p["offset"]) for p in asked] == [
         ("1000", str(1000 * n)) for n in range(pages)
     ]
@@ -124,12 +120,12 @@ def test_sync_pages_by_1000_across_the_boundary(vox_config, fake, size, pages):
     again = sync(vox_config)
     assert again.exit_code == 0, again.output
     assert len(stored(vox_config)) == size
-    assert history_requests(fake)[-1]["from_date"] < history_requests(fake)[-1]["to_date"]
+    assert history_requests(fake_api)[-1]["from_date"] < history_requests(fake_api)[-1]["to_date"]
 
 
-def test_an_interrupted_sync_resumes_at_the_page_it_had_not_stored(vox_config, fake):
-    fake.history.extend(two_way_item(i) for i in range(1001))
-    fake.error_next(2, method="GetSmsHistory", after=1)
+def test_an_interrupted_sync_resumes_at_the_page_it_had_not_stored(vox_config, fake_api):
+    fake_api.history.extend(two_way_item(i) for i in range(1001))
+    fake_api.error_next(2, method="GetSmsHistory", after=1)
 
     first = sync(vox_config)
 
@@ -144,17 +140,17 @@ def test_an_interrupted_sync_resumes_at_the_page_it_had_not_stored(vox_config, f
 
     assert second.exit_code == 0, second.output
     assert "GetSmsHistory: resuming at item 1000" in second.output
-    offsets = [p["offset"] for p in history_requests(fake)]
+    offsets = [p["offset"] for p in history_requests(fake_api)]
     assert offsets == ["0", "1000", "1000"]
-    windows = {(p.get("from_date"), p["to_date"]) for p in history_requests(fake)}
+    windows = {(p.get("from_date"), p["to_date"]) for p in history_requests(fake_api)}
     assert len(windows) == 1
     rows = stored(vox_config)
     assert len(rows) == 1001
     assert len({r.provider_message_id for r in rows}) == 1001
 
 
-def test_a2p_history_lands_in_threads_with_its_delivery_status(vox_config, fake):
-    fake.a2p_history.extend(
+def test_a2p_history_lands_in_threads_with_its_delivery_status(vox_config, fake_api):
+    fake_api.a2p_history.extend(
         {
             "message_id": 810000 + i,
             "source_number": "ShopNews",
@@ -174,7 +170,7 @@ def test_a2p_history_lands_in_threads_with_its_delivery_status(vox_config, fake)
     result = sync(vox_config, "--since", "2026-01-01")
 
     assert result.exit_code == 0, result.output
-    assert history_requests(fake, "A2PGetSmsHistory")[0]["from_date"] == "2026-01-01 00:00:00"
+    assert history_requests(fake_api, "A2PGetSmsHistory")[0]["from_date"] == "2026-01-01 00:00:00"
     rows = sorted(stored(vox_config), key=lambda r: r.provider_message_id)
     assert [(r.our_number, r.their_number, r.status, r.provider) for r in rows] == [
         ("ShopNews", customer(0), "delivered", "voximplant-a2p"),
@@ -183,20 +179,20 @@ def test_a2p_history_lands_in_threads_with_its_delivery_status(vox_config, fake)
     ]
 
 
-def test_messages_we_already_hold_are_not_imported_twice(vox_config, fake):
+def test_messages_we_already_hold_are_not_imported_twice(vox_config, fake_api):
     app = create_app(vox_config)
     services = app.extensions["responder"]
     with serve(app) as url:
         requests.post(
             f"{url}/voximplant/callback", data=batch(sms_callback(1, "HOURS")), timeout=10
         )
-        wait_until(lambda: fake.sent)
+        wait_until(lambda: fake_api.sent)
         wait_until(lambda: any(r.status == "sent" for r in stored(vox_config)))
     services.sender.stop()
     services.engine.dispose()
-    inbound = two_way_item(1, direction="IN", at=fake.history[0]["processed_date"])
+    inbound = two_way_item(1, direction="IN", at=fake_api.history[0]["processed_date"])
     inbound.update(message_id=123, source_number=THEIRS, text="HOURS")
-    fake.history.append(inbound)
+    fake_api.history.append(inbound)
 
     result = sync(vox_config)
 
@@ -205,13 +201,13 @@ def test_messages_we_already_hold_are_not_imported_twice(vox_config, fake):
     rows = stored(vox_config)
     assert sorted((r.direction, r.provider_message_id) for r in rows) == [
         ("in", "123"),
-        ("out", str(fake.history[0]["message_id"])),
+        ("out", str(fake_api.history[0]["message_id"])),
     ]
 
 
-def test_bad_credentials_stop_the_sync_with_a_clear_error(config, fake):
+def test_bad_credentials_stop_the_sync_with_a_clear_error(config, fake_api):
     wrong = config.with_changes(
-        voximplant=make_account(other_key_pair()), voximplant_api_url=fake.url
+        voximplant=make_account(other_key_pair()), voximplant_api_url=fake_api.url
     )
 
     result = sync(wrong)
@@ -223,12 +219,12 @@ def test_bad_credentials_stop_the_sync_with_a_clear_error(config, fake):
     assert "Traceback" not in result.output
 
 
-def test_a_bad_date_is_refused(vox_config, fake):
+def test_a_bad_date_is_refused(vox_config, fake_api):
     result = sync(vox_config, "--since", "yesterday")
 
     assert result.exit_code == 2
     assert "'yesterday' does not match the formats" in result.output
-    assert fake.requests == []
+    assert fake_api.requests == []
     engine = make_engine(vox_config.database_url)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == 0

@@ -6,7 +6,7 @@ import functools
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from click.testing import Result
 
 from responder.config import Config
 from responder.secret import Secret
-from tests.fakes.keys import KEY_ID, key_pair, make_account, other_key_pair, write_credentials
+from tests.fakes.keys import make_account, other_key_pair, write_credentials
 from tests.fakes.voximplant_api import FakeVoximplant
 from tests.support import ACCOUNT_ID, OUR, SALT, invoke_cli, voximplant_config
 
@@ -27,19 +27,13 @@ SECOND = "447443332299"
 Run = Callable[..., Result]
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeVoximplant]:
-    with FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as server:
-        yield server
-
-
 def runner_for(config: Config) -> Run:
     return functools.partial(invoke_cli, config)
 
 
 @pytest.fixture
-def vox_config(config: Config, fake: FakeVoximplant) -> Config:
-    return voximplant_config(config, fake.url, public_url=PUBLIC, our_numbers=(OUR,))
+def vox_config(config: Config, fake_api: FakeVoximplant) -> Config:
+    return voximplant_config(config, fake_api.url, public_url=PUBLIC, our_numbers=(OUR,))
 
 
 @pytest.fixture
@@ -47,11 +41,11 @@ def run(vox_config: Config) -> Run:
     return runner_for(vox_config)
 
 
-def test_numbers_lists_sms_flags_and_callback_urls(run, fake):
-    fake.add_number(OUR)
-    fake.add_number(SECOND, sms_enabled=False, incoming_sms_callback_url="https://other/cb")
-    fake.add_number("442039990000", sms_supported=False, sms_enabled=False)
-    fake.account["callback_url"] = CALLBACK
+def test_numbers_lists_sms_flags_and_callback_urls(run, fake_api):
+    fake_api.add_number(OUR)
+    fake_api.add_number(SECOND, sms_enabled=False, incoming_sms_callback_url="https://other/cb")
+    fake_api.add_number("442039990000", sms_supported=False, sms_enabled=False)
+    fake_api.account["callback_url"] = CALLBACK
 
     result = run("voximplant", "numbers")
 
@@ -63,8 +57,8 @@ def test_numbers_lists_sms_flags_and_callback_urls(run, fake):
     assert lines[3].split() == ["442039990000", "no", "no", CALLBACK, "(account)"]
 
 
-def test_enable_and_disable_sms(run, fake):
-    number = fake.add_number(OUR, sms_enabled=False)
+def test_enable_and_disable_sms(run, fake_api):
+    number = fake_api.add_number(OUR, sms_enabled=False)
 
     enabled = run("voximplant", "enable-sms", "+44 7443 332211")
     assert enabled.exit_code == 0, enabled.output
@@ -74,26 +68,26 @@ def test_enable_and_disable_sms(run, fake):
     disabled = run("voximplant", "disable-sms", OUR)
     assert disabled.exit_code == 0, disabled.output
     assert number["is_sms_enabled"] is False
-    control = [r.params for r in fake.requests if r.method == "ControlSms"]
+    control = [r.params for r in fake_api.requests if r.method == "ControlSms"]
     assert control == [
         {"phone_number": OUR, "command": "enable"},
         {"phone_number": OUR, "command": "disable"},
     ]
 
 
-def test_enable_sms_on_an_unknown_number_says_so(run, fake):
-    fake.add_number(OUR)
+def test_enable_sms_on_an_unknown_number_says_so(run, fake_api):
+    fake_api.add_number(OUR)
 
     result = run("voximplant", "enable-sms", SECOND)
 
     assert result.exit_code == 1
     assert f"{SECOND} is not one of this account's numbers" in result.output
     assert "Traceback" not in result.output
-    assert not [r for r in fake.requests if r.method == "ControlSms"]
+    assert not [r for r in fake_api.requests if r.method == "ControlSms"]
 
 
-def test_enable_sms_on_a_number_without_sms_shows_the_code(run, fake):
-    fake.add_number(OUR, sms_supported=False, sms_enabled=False)
+def test_enable_sms_on_a_number_without_sms_shows_the_code(run, fake_api):
+    fake_api.add_number(OUR, sms_supported=False, sms_enabled=False)
 
     result = run("voximplant", "enable-sms", OUR)
 
@@ -101,10 +95,10 @@ def test_enable_sms_on_a_number_without_sms_shows_the_code(run, fake):
     assert "Voximplant refused the request: 528: ControlSms: SMS is not supported" in result.output
 
 
-def test_bad_credentials_are_reported_with_a_fix(config, fake):
-    fake.add_number(OUR)
+def test_bad_credentials_are_reported_with_a_fix(config, fake_api):
+    fake_api.add_number(OUR)
     wrong = config.with_changes(
-        voximplant=make_account(other_key_pair()), voximplant_api_url=fake.url
+        voximplant=make_account(other_key_pair()), voximplant_api_url=fake_api.url
     )
 
     result = runner_for(wrong)("voximplant", "numbers")
@@ -124,31 +118,31 @@ def test_without_credentials_the_command_says_what_to_set(config):
     assert "Voximplant is not configured: set VOXIMPLANT_CREDENTIALS" in result.output
 
 
-def test_set_callback_account_wide_with_an_auto_salt(run, fake):
+def test_set_callback_account_wide_with_an_auto_salt(run, fake_api):
     result = run("voximplant", "set-callback", CALLBACK, "--salt", "auto")
 
     assert result.exit_code == 0, result.output
-    salt = fake.account["callback_salt"]
-    assert fake.account["callback_url"] == CALLBACK
+    salt = fake_api.account["callback_salt"]
+    assert fake_api.account["callback_url"] == CALLBACK
     assert 16 <= len(salt) < 40
     assert salt.isalnum()
     assert f"VOXIMPLANT_CALLBACK_SALT={salt}\n" in result.output
     again = run("voximplant", "set-callback", CALLBACK, "--salt", "auto")
-    assert fake.account["callback_salt"] != salt
+    assert fake_api.account["callback_salt"] != salt
     assert again.exit_code == 0
 
 
-def test_set_callback_for_one_number_and_a_given_salt(run, fake):
-    fake.add_number(OUR)
-    other = fake.add_number(SECOND)
+def test_set_callback_for_one_number_and_a_given_salt(run, fake_api):
+    fake_api.add_number(OUR)
+    other = fake_api.add_number(SECOND)
 
     result = run("voximplant", "set-callback", CALLBACK, "--number", OUR, "--salt", "my-salt")
 
     assert result.exit_code == 0, result.output
-    assert fake.find_number(OUR)["incoming_sms_callback_url"] == CALLBACK
+    assert fake_api.find_number(OUR)["incoming_sms_callback_url"] == CALLBACK
     assert other["incoming_sms_callback_url"] is None
-    assert fake.account["callback_url"] is None
-    assert fake.account["callback_salt"] == "my-salt"
+    assert fake_api.account["callback_url"] is None
+    assert fake_api.account["callback_salt"] == "my-salt"
 
 
 @pytest.mark.parametrize(
@@ -160,19 +154,19 @@ def test_set_callback_for_one_number_and_a_given_salt(run, fake):
         pytest.param([CALLBACK, "--number", SECOND], "not one of this account's", id="unknown"),
     ],
 )
-def test_set_callback_refuses_bad_input_before_changing_anything(run, fake, args, message):
-    fake.add_number(OUR)
+def test_set_callback_refuses_bad_input_before_changing_anything(run, fake_api, args, message):
+    fake_api.add_number(OUR)
 
     result = run("voximplant", "set-callback", *args)
 
     assert result.exit_code == 1
     assert message in result.output
-    assert not [r for r in fake.requests if r.method.startswith("Set")]
+    assert not [r for r in fake_api.requests if r.method.startswith("Set")]
 
 
-def test_doctor_passes_a_complete_setup(vox_config, fake):
-    fake.add_number(OUR)
-    fake.account.update(callback_url=CALLBACK, callback_salt=SALT)
+def test_doctor_passes_a_complete_setup(vox_config, fake_api):
+    fake_api.add_number(OUR)
+    fake_api.account.update(callback_url=CALLBACK, callback_salt=SALT)
 
     result = runner_for(vox_config)("voximplant", "doctor")
 
@@ -186,9 +180,9 @@ def test_doctor_passes_a_complete_setup(vox_config, fake):
     ]
 
 
-def test_doctor_names_each_failure_and_its_fix(vox_config, fake):
-    fake.add_number(OUR, sms_enabled=False, incoming_sms_callback_url="https://old.example/cb")
-    fake.account.update(callback_url=CALLBACK, callback_salt="another-salt")
+def test_doctor_names_each_failure_and_its_fix(vox_config, fake_api):
+    fake_api.add_number(OUR, sms_enabled=False, incoming_sms_callback_url="https://old.example/cb")
+    fake_api.account.update(callback_url=CALLBACK, callback_salt="another-salt")
     config = vox_config.with_changes(our_numbers=(OUR, SECOND))
 
     result = runner_for(config)("voximplant", "doctor")
@@ -207,10 +201,10 @@ def test_doctor_names_each_failure_and_its_fix(vox_config, fake):
     assert "another-salt" not in out
 
 
-def test_doctor_with_bad_credentials_and_no_verification(config, fake):
+def test_doctor_with_bad_credentials_and_no_verification(config, fake_api):
     wrong = config.with_changes(
         voximplant=make_account(other_key_pair()),
-        voximplant_api_url=fake.url,
+        voximplant_api_url=fake_api.url,
         callback_salt=None,
         api_key=None,
     )
@@ -225,9 +219,9 @@ def test_doctor_with_bad_credentials_and_no_verification(config, fake):
     assert "FAIL  callback verification: callbacks are not verified" in result.output
 
 
-def test_doctor_without_a_public_url_says_how_to_tell_it(vox_config, fake):
-    fake.add_number(OUR)
-    fake.account.update(callback_url=CALLBACK, callback_salt=SALT)
+def test_doctor_without_a_public_url_says_how_to_tell_it(vox_config, fake_api):
+    fake_api.add_number(OUR)
+    fake_api.account.update(callback_url=CALLBACK, callback_salt=SALT)
     config = vox_config.with_changes(public_url=None)
 
     result = runner_for(config)("voximplant", "doctor")
@@ -238,10 +232,10 @@ def test_doctor_without_a_public_url_says_how_to_tell_it(vox_config, fake):
     assert passed.exit_code == 0, passed.output
 
 
-def test_doctor_with_a_callback_token_never_prints_it(vox_config, fake):
+def test_doctor_with_a_callback_token_never_prints_it(vox_config, fake_api):
     token = "abcdefghij0123456789"
-    fake.add_number(OUR)
-    fake.account.update(callback_url=CALLBACK, callback_salt=SALT)
+    fake_api.add_number(OUR)
+    fake_api.account.update(callback_url=CALLBACK, callback_salt=SALT)
     config = vox_config.with_changes(callback_token=Secret(token))
 
     result = runner_for(config)("voximplant", "doctor")
@@ -253,16 +247,16 @@ def test_doctor_with_a_callback_token_never_prints_it(vox_config, fake):
     )
 
 
-def test_doctor_as_a_user_runs_it(tmp_path, config, fake):
-    fake.add_number(OUR)
-    fake.account.update(callback_url=CALLBACK, callback_salt=SALT)
+def test_doctor_as_a_user_runs_it(tmp_path, config, fake_api):
+    fake_api.add_number(OUR)
+    fake_api.account.update(callback_url=CALLBACK, callback_salt=SALT)
     env = {
         **os.environ,
         "RESPONDER_DATA_DIR": str(config.data_dir),
         "RESPONDER_RULES_DIR": str(config.rules_dir),
         "DATABASE_URL": config.database_url,
         "VOXIMPLANT_CREDENTIALS": str(write_credentials(tmp_path / "credentials.json")),
-        "VOXIMPLANT_API_URL": fake.url,
+        "VOXIMPLANT_API_URL": fake_api.url,
         "VOXIMPLANT_CALLBACK_SALT": SALT,
         "VOXIMPLANT_API_KEY": "00000000-1111-2222-3333-444444444444",
         "RESPONDER_PUBLIC_URL": PUBLIC,
