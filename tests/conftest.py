@@ -15,6 +15,7 @@ from responder import create_app
 from responder.config import Config, normalise_database_url
 from responder.secret import Secret
 from responder.services import Services
+from tests.compliance_support import StartSite, site_starter
 from tests.fakes.keys import KEY_ID, key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
 from tests.support import ACCOUNT_ID, API_KEY, SALT, serve
@@ -80,6 +81,12 @@ def fake_api() -> Iterator[FakeVoximplant]:
     """The fake Management API on loopback, checking JWTs signed with the test key pair."""
     with FakeVoximplant(key_pair().public_pem, ACCOUNT_ID, KEY_ID) as fake:
         yield fake
+
+
+@pytest.fixture
+def start_site(config: Config) -> Iterator[StartSite]:
+    """Start the service with some compliance settings changed, as often as a test likes."""
+    yield from site_starter(config)
 
 
 @pytest.fixture

@@ -15,17 +15,11 @@ from responder.outgoing import queue_manual
 from responder.sender import Sender
 from responder.store.outbox import claim_due
 from responder.store.tables import opt_outs
-from tests.compliance_support import site_starter
 from tests.support import OUR, THEIRS, wait_until
 
 HOURS = "We are open 9:00-17:00, Monday to Friday."
 STOPPED = "You are unsubscribed"
 OTHER_OURS = "447443332219"
-
-
-@pytest.fixture
-def start_site(config):
-    yield from site_starter(config)
 
 
 def test_stop_blocks_rule_replies(start_site):

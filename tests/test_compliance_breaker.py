@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from responder.compliance.settings import DEFAULT_HELP_REPLY, BreakerSettings
-from tests.compliance_support import site_starter
 
 HOURS = "We are open 9:00-17:00, Monday to Friday."
 FALLBACK = "Sorry, we did not understand. Text HOURS for our opening hours."
-
-
-@pytest.fixture
-def start_site(config):
-    yield from site_starter(config)
 
 
 def breaker_check(site):

@@ -9,7 +9,6 @@ import pytest
 from responder.compliance.quiet import describe_hold, quiet_until, zones_for
 from responder.compliance.settings import QuietHours
 from responder.outgoing import queue_manual
-from tests.compliance_support import site_starter
 from tests.support import OUR, THEIRS, wait_until
 
 HOURS = "We are open 9:00-17:00, Monday to Friday."
@@ -34,11 +33,6 @@ rules:
 fallback:
   reply: "Sorry, we did not understand. Text HOURS for our opening hours."
 """
-
-
-@pytest.fixture
-def start_site(config):
-    yield from site_starter(config)
 
 
 def broadcast(site, text="Our summer sale starts today", kind="broadcast", to=THEIRS):
