@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +19,7 @@ from responder.store.db import make_engine
 from responder.store.tables import broadcasts, messages, threads
 from tests.fakes.keys import make_account, other_key_pair, write_credentials
 from tests.fakes.voximplant_api import FakeVoximplant
+from tests.processes import BIN, ROOT, config_env
 from tests.support import (
     invoke_cli,
     voximplant_config,
@@ -28,8 +27,6 @@ from tests.support import (
     without_quiet_hours,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-RESPONDER = str(Path(sys.executable).with_name("responder"))
 SENDER = "ShopNews"
 TEXT = "Spring sale: 20% off everything this weekend."
 
@@ -243,18 +240,14 @@ def test_a_killed_broadcast_resumes_without_a_second_copy(vox_config, fake_api, 
     numbers = [number(i) for i in range(25)]
     path = recipients_file(tmp_path, numbers)
     fake_api.answer_late_next(60.0, method="A2PSendSms")
-    env = {
-        **os.environ,
-        "RESPONDER_DATA_DIR": str(vox_config.data_dir),
-        "RESPONDER_RULES_DIR": str(vox_config.rules_dir),
-        "DATABASE_URL": vox_config.database_url,
-        "VOXIMPLANT_CREDENTIALS": str(write_credentials(tmp_path / "credentials.json")),
-        "VOXIMPLANT_API_URL": fake_api.url,
-        "RESPONDER_CALLBACK_TOKEN": "abcdefghij0123456789",
-        "RESPONDER_QUIET_HOURS": "off",
-    }
-    env.pop("FLASK_APP", None)
-    args = [RESPONDER, "broadcast", "--from", SENDER, "--to-file", str(path)]
+    env = config_env(
+        vox_config,
+        VOXIMPLANT_CREDENTIALS=str(write_credentials(tmp_path / "credentials.json")),
+        VOXIMPLANT_API_URL=fake_api.url,
+        RESPONDER_CALLBACK_TOKEN="abcdefghij0123456789",
+        RESPONDER_QUIET_HOURS="off",
+    )
+    args = [str(BIN / "responder"), "broadcast", "--from", SENDER, "--to-file", str(path)]
     process = subprocess.Popen(
         [*args, "--chunk-size", "10", TEXT],
         env=env,

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import functools
-import os
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from click.testing import Result
@@ -16,10 +12,9 @@ from responder.config import Config
 from responder.secret import Secret
 from tests.fakes.keys import make_account, other_key_pair, write_credentials
 from tests.fakes.voximplant_api import FakeVoximplant
-from tests.support import ACCOUNT_ID, OUR, SALT, invoke_cli, voximplant_config
+from tests.processes import config_env, responder
+from tests.support import ACCOUNT_ID, API_KEY, OUR, SALT, invoke_cli, voximplant_config
 
-ROOT = Path(__file__).resolve().parent.parent
-RESPONDER = str(Path(sys.executable).with_name("responder"))
 PUBLIC = "https://sms.example.com"
 CALLBACK = PUBLIC + "/voximplant/callback"
 SECOND = "447443332299"
@@ -250,28 +245,17 @@ def test_doctor_with_a_callback_token_never_prints_it(vox_config, fake_api):
 def test_doctor_as_a_user_runs_it(tmp_path, config, fake_api):
     fake_api.add_number(OUR)
     fake_api.account.update(callback_url=CALLBACK, callback_salt=SALT)
-    env = {
-        **os.environ,
-        "RESPONDER_DATA_DIR": str(config.data_dir),
-        "RESPONDER_RULES_DIR": str(config.rules_dir),
-        "DATABASE_URL": config.database_url,
-        "VOXIMPLANT_CREDENTIALS": str(write_credentials(tmp_path / "credentials.json")),
-        "VOXIMPLANT_API_URL": fake_api.url,
-        "VOXIMPLANT_CALLBACK_SALT": SALT,
-        "VOXIMPLANT_API_KEY": "00000000-1111-2222-3333-444444444444",
-        "RESPONDER_PUBLIC_URL": PUBLIC,
-        "RESPONDER_NUMBERS": "+" + OUR,
-    }
-    env.pop("FLASK_APP", None)
-
-    result = subprocess.run(
-        [RESPONDER, "voximplant", "doctor"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    env = config_env(
+        config,
+        VOXIMPLANT_CREDENTIALS=str(write_credentials(tmp_path / "credentials.json")),
+        VOXIMPLANT_API_URL=fake_api.url,
+        VOXIMPLANT_CALLBACK_SALT=SALT,
+        VOXIMPLANT_API_KEY=API_KEY,
+        RESPONDER_PUBLIC_URL=PUBLIC,
+        RESPONDER_NUMBERS="+" + OUR,
     )
+
+    result = responder(env, "voximplant", "doctor")
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.endswith("all 4 checks passed\n")
