@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import requests
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.cli import ScriptInfo
@@ -77,6 +78,11 @@ def sms_callback(
 
 def batch(*elements: dict[str, Any]) -> bytes:
     return json.dumps({"callbacks": list(elements)}).encode()
+
+
+def post_callback(url: str, *elements: dict[str, Any], **kw: Any) -> requests.Response:
+    """POST *elements* as one callback batch to the service at *url*, as Voximplant does."""
+    return requests.post(f"{url}/voximplant/callback", data=batch(*elements), timeout=10, **kw)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:

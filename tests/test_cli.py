@@ -6,7 +6,7 @@ import pytest
 
 from responder import create_app
 from tests.processes import config_env, responder
-from tests.support import batch, serve, sms_callback, wait_until
+from tests.support import post_callback, serve, sms_callback, wait_until
 
 
 @pytest.fixture
@@ -15,14 +15,11 @@ def env(config) -> dict[str, str]:
 
 
 def test_threads_show_prints_the_conversation(config, env):
-    import requests
 
     app = create_app(config)
     services = app.extensions["responder"]
     with serve(app) as url:
-        requests.post(
-            f"{url}/voximplant/callback", data=batch(sms_callback(1, "order 77")), timeout=10
-        )
+        assert post_callback(url, sms_callback(1, "order 77")).status_code == 200
         wait_until(lambda: "sent" in responder(env, "threads", "show", "+44 7443 332212").stdout)
     services.sender.stop()
     result = responder(env, "threads", "show", "447443332212")

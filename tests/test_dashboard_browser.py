@@ -8,7 +8,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
 
 import pytest
-import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from responder import create_app
@@ -18,7 +17,7 @@ from tests.fakes.voximplant_api import FakeVoximplant
 from tests.support import (
     OUR,
     THEIRS,
-    batch,
+    post_callback,
     serve,
     sms_callback,
     voximplant_config,
@@ -68,8 +67,7 @@ def site(config, fake_api) -> Iterator[tuple[str, Services, FakeVoximplant]]:
 
 
 def receive(url: str, callback_id: int, text: str) -> None:
-    body = batch(sms_callback(callback_id, text))
-    response = requests.post(f"{url}/voximplant/callback", data=body, timeout=10)
+    response = post_callback(url, sms_callback(callback_id, text))
     assert response.status_code == 200, response.text
 
 

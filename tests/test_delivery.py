@@ -20,8 +20,8 @@ from tests.fakes.voximplant_api import FakeVoximplant
 from tests.processes import config_env, responder
 from tests.support import (
     THEIRS,
-    batch,
     events_of,
+    post_callback,
     serve,
     sms_callback,
     voximplant_config,
@@ -50,7 +50,7 @@ class Live:
         return self.services
 
     def post(self, *elements: dict) -> requests.Response:
-        return requests.post(f"{self.url}/voximplant/callback", data=batch(*elements), timeout=10)
+        return post_callback(self.url, *elements)
 
     def replies(self) -> list:
         assert self.services is not None

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import requests
 from click.testing import Result
 from sqlalchemy import func, select, text
 
@@ -22,8 +21,8 @@ from tests.fakes.voximplant_api import FakeVoximplant
 from tests.support import (
     OUR,
     THEIRS,
-    batch,
     invoke_cli,
+    post_callback,
     serve,
     sms_callback,
     voximplant_config,
@@ -183,9 +182,7 @@ def test_messages_we_already_hold_are_not_imported_twice(vox_config, fake_api):
     app = create_app(vox_config)
     services = app.extensions["responder"]
     with serve(app) as url:
-        requests.post(
-            f"{url}/voximplant/callback", data=batch(sms_callback(1, "HOURS")), timeout=10
-        )
+        assert post_callback(url, sms_callback(1, "HOURS")).status_code == 200
         wait_until(lambda: fake_api.sent)
         wait_until(lambda: any(r.status == "sent" for r in stored(vox_config)))
     services.sender.stop()

@@ -9,13 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import click
 import pytest
-import requests
 
 from responder import create_app
 from responder.cli.threads import parse_age
 from responder.services import Services
 from tests.processes import config_env, responder
-from tests.support import batch, serve, sms_callback, wait_until
+from tests.support import post_callback, serve, sms_callback, wait_until
 
 OLD_PERSON = "447443330001"
 NEW_PERSON = "447443330002"
@@ -45,8 +44,7 @@ def history(config) -> dict[str, datetime]:
     with serve(app) as url:
 
         def post(callback_id: int, number: str, text: str) -> None:
-            body = batch(sms_callback(callback_id, text, source=number))
-            assert requests.post(f"{url}/voximplant/callback", data=body, timeout=10).ok
+            assert post_callback(url, sms_callback(callback_id, text, source=number)).ok
 
         post(1, NEW_PERSON, "order 77")
         wait_until(lambda: "sent" in statuses(url, services, NEW_PERSON))

@@ -15,7 +15,15 @@ from responder import create_app
 from responder.services import Services
 from responder.store.tables import messages, threads
 from tests.fakes.webhook_receiver import WebhookReceiver
-from tests.support import OUR, THEIRS, batch, events_of, serve, sms_callback, wait_until
+from tests.support import (
+    OUR,
+    THEIRS,
+    events_of,
+    post_callback,
+    serve,
+    sms_callback,
+    wait_until,
+)
 
 STAFF = "447443332200"
 STALL = "447443332233"
@@ -40,9 +48,7 @@ def use_rules(services: Services, rules_dir: Path, text: str, name: str = "main.
 
 
 def post(url: str, callback_id: int, text: str, **kw: str) -> requests.Response:
-    answer = requests.post(
-        f"{url}/voximplant/callback", data=batch(sms_callback(callback_id, text, **kw)), timeout=10
-    )
+    answer = post_callback(url, sms_callback(callback_id, text, **kw))
     assert answer.status_code == 200, answer.text
     assert answer.json()["accepted"] == 1, answer.text
     return answer

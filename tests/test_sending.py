@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import requests
 from sqlalchemy import select
 
 from responder import create_app
@@ -16,8 +15,8 @@ from tests.support import (
     ACCOUNT_ID,
     OUR,
     THEIRS,
-    batch,
     events_of,
+    post_callback,
     serve,
     sms_callback,
     voximplant_config,
@@ -35,10 +34,6 @@ def voximplant_live(config, fake_api) -> Iterator[tuple[str, Services, FakeVoxim
     services.engine.dispose()
 
 
-def post(url: str, body: bytes) -> requests.Response:
-    return requests.post(f"{url}/voximplant/callback", data=body, timeout=10)
-
-
 def outbound(services: Services) -> list:
     with services.engine.connect() as conn:
         return conn.execute(
@@ -52,7 +47,7 @@ def history(services: Services, message_id: int) -> list[str]:
 
 def test_reply_reaches_the_provider_signed(voximplant_live):
     url, services, fake = voximplant_live
-    assert post(url, batch(sms_callback(101, "order 555"))).status_code == 200
+    assert post_callback(url, sms_callback(101, "order 555")).status_code == 200
     wait_until(lambda: fake.sent)
     request = fake.sent[0]
     assert request.params["source"] == OUR
@@ -72,7 +67,7 @@ def test_transient_failure_is_retried_then_sent(voximplant_live):
     url, services, fake = voximplant_live
     fake.fail_next(n=1, status=503)
     fake.error_next(code=14, msg="SMS gateway error", status=200, n=1)
-    post(url, batch(sms_callback(102, "hours")))
+    post_callback(url, sms_callback(102, "hours"))
     reply = wait_until(lambda: [m for m in outbound(services) if m.status == "sent"])[0]
     assert reply.attempts == 3
     assert history(services, reply.id) == [
@@ -90,7 +85,7 @@ def test_transient_failure_is_retried_then_sent(voximplant_live):
 def test_permanent_failure_is_recorded_with_code_and_text(voximplant_live):
     url, services, fake = voximplant_live
     fake.error_next(code=386, msg="SMS disabled for number", status=200, n=1)
-    post(url, batch(sms_callback(103, "hours")))
+    post_callback(url, sms_callback(103, "hours"))
     reply = wait_until(lambda: [m for m in outbound(services) if m.status == "failed"])[0]
     assert reply.error_code == "386"
     assert reply.error_text == "SendSmsMessage: SMS disabled for number"
@@ -100,7 +95,7 @@ def test_permanent_failure_is_recorded_with_code_and_text(voximplant_live):
 def test_timeout_is_retried(voximplant_live):
     url, services, fake = voximplant_live
     fake.stall_next(2.0, n=1)
-    post(url, batch(sms_callback(104, "hours")))
+    post_callback(url, sms_callback(104, "hours"))
     reply = wait_until(lambda: [m for m in outbound(services) if m.status == "sent"], timeout=15)[0]
     assert reply.attempts == 2
 
@@ -108,9 +103,9 @@ def test_timeout_is_retried(voximplant_live):
 def test_callback_answer_does_not_wait_for_the_provider(voximplant_live):
     url, _services, fake = voximplant_live
     fake.stall_next(3.0, n=1)
-    first = post(url, batch(sms_callback(105, "hours")))
+    first = post_callback(url, sms_callback(105, "hours"))
     assert first.status_code == 200
     wait_until(lambda: fake.requests)  # the sender is now stuck on the stalled request
-    second = post(url, batch(sms_callback(106, "order 9")))
+    second = post_callback(url, sms_callback(106, "order 9"))
     assert second.elapsed.total_seconds() < 2.5
     assert second.json()["accepted"] == 1
