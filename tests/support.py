@@ -25,7 +25,7 @@ from responder.config import Config
 from responder.providers.alphasms import AlphaSmsSettings
 from responder.providers.routing import parse_routes
 from responder.secret import Secret
-from responder.store.tables import message_events
+from responder.store.tables import message_events, messages
 from tests.fakes.alphasms import FakeAlphaSms
 from tests.fakes.keys import make_account
 
@@ -148,6 +148,16 @@ def invoke_cli(config: Config, *args: str, now: datetime | None = None) -> Resul
         return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app))
     finally:
         app.extensions["responder"].engine.dispose()
+
+
+def outbound_messages(engine: Engine) -> list[Any]:
+    """Every outbound message row (replies, forwards, sends), oldest first."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(messages).where(messages.c.direction == "out").order_by(messages.c.id)
+            ).all()
+        )
 
 
 def events_of(engine: Engine, message_id: int) -> list[tuple[str, str | None]]:

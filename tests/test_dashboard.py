@@ -23,7 +23,15 @@ from responder.store.db import make_engine
 from responder.store.tables import messages
 from responder.store.threads import inbox_query
 from tests.compliance_support import NOON, ManualClock
-from tests.support import OUR, THEIRS, batch, serve, sms_callback, wait_until
+from tests.support import (
+    OUR,
+    THEIRS,
+    batch,
+    outbound_messages,
+    serve,
+    sms_callback,
+    wait_until,
+)
 
 PASSWORD = "correct horse battery staple"
 PUBLIC = {"dashboard.login", "dashboard.static"}
@@ -82,10 +90,7 @@ def thread_ids(html: str) -> list[int]:
 
 
 def outbound(services) -> list:
-    with services.engine.connect() as conn:
-        return conn.execute(
-            select(messages).where(messages.c.direction == "out").order_by(messages.c.id)
-        ).all()
+    return outbound_messages(services.engine)
 
 
 def route_urls(app) -> Iterator[tuple[str, str, str]]:

@@ -21,6 +21,7 @@ from tests.processes import config_env, responder
 from tests.support import (
     THEIRS,
     events_of,
+    outbound_messages,
     post_callback,
     serve,
     sms_callback,
@@ -54,10 +55,7 @@ class Live:
 
     def replies(self) -> list:
         assert self.services is not None
-        with self.services.engine.connect() as conn:
-            return conn.execute(
-                select(messages).where(messages.c.direction == "out").order_by(messages.c.id)
-            ).all()
+        return outbound_messages(self.services.engine)
 
     def events(self, message_id: int) -> list[tuple[str, str | None]]:
         assert self.services is not None

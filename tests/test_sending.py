@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
 
 from responder import create_app
 from responder.services import Services
-from responder.store.tables import messages
 from tests.fakes.voximplant_api import FakeVoximplant
 from tests.support import (
     ACCOUNT_ID,
     OUR,
     THEIRS,
     events_of,
+    outbound_messages,
     post_callback,
     serve,
     sms_callback,
@@ -35,10 +34,7 @@ def voximplant_live(config, fake_api) -> Iterator[tuple[str, Services, FakeVoxim
 
 
 def outbound(services: Services) -> list:
-    with services.engine.connect() as conn:
-        return conn.execute(
-            select(messages).where(messages.c.direction == "out").order_by(messages.c.id)
-        ).all()
+    return outbound_messages(services.engine)
 
 
 def history(services: Services, message_id: int) -> list[str]:
