@@ -18,7 +18,7 @@ from responder.services import Services
 from tests.compliance_support import StartSite, site_starter
 from tests.fakes.keys import KEY_ID, key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
-from tests.support import ACCOUNT_ID, API_KEY, SALT, serve
+from tests.support import ACCOUNT_ID, API_KEY, SALT, Operator, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("RESPONDER_TEST_DATABASE_URL")
@@ -87,6 +87,15 @@ def fake_api() -> Iterator[FakeVoximplant]:
 def start_site(config: Config) -> Iterator[StartSite]:
     """Start the service with some compliance settings changed, as often as a test likes."""
     yield from site_starter(config)
+
+
+@pytest.fixture
+def operator(live: tuple[str, Services]) -> Operator:
+    """Someone signed in to the dashboard of `live` (its module turns the dashboard on)."""
+    url, _services = live
+    person = Operator(url)
+    assert person.sign_in().status_code == 302
+    return person
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 from click.testing import CliRunner, Result
@@ -34,6 +36,8 @@ SALT = "my-salt"
 API_KEY = "00000000-1111-2222-3333-444444444444"
 OUR = "447443332211"
 THEIRS = "447443332212"
+DASHBOARD_PASSWORD = "correct horse battery staple"
+_CSRF_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def sign(
@@ -83,6 +87,40 @@ def batch(*elements: dict[str, Any]) -> bytes:
 def post_callback(url: str, *elements: dict[str, Any], **kw: Any) -> requests.Response:
     """POST *elements* as one callback batch to the service at *url*, as Voximplant does."""
     return requests.post(f"{url}/voximplant/callback", data=batch(*elements), timeout=10, **kw)
+
+
+def deliver(url: str, *elements: dict[str, Any]) -> None:
+    """POST a callback batch and fail the test unless the service took it (200)."""
+    response = post_callback(url, *elements)
+    assert response.status_code == 200, response.text
+
+
+class Operator:
+    """A person using the dashboard: a cookie jar, and the CSRF token of the last page read."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.http = requests.Session()
+        self.token = ""
+
+    def get(self, path: str, **kw) -> requests.Response:
+        response = self.http.get(urljoin(self.base, path), timeout=10, **kw)
+        found = _CSRF_TOKEN.search(response.text)
+        if found:
+            self.token = found.group(1)
+        return response
+
+    def post(self, path: str, data: dict | None = None, *, token: bool = True, **kw):
+        form = dict(data or {})
+        if token:
+            form["csrf_token"] = self.token
+        return self.http.post(urljoin(self.base, path), data=form, timeout=10, **kw)
+
+    def sign_in(self, password: str = DASHBOARD_PASSWORD) -> requests.Response:
+        self.get("/dashboard/login")
+        response = self.post("/dashboard/login", {"password": password}, allow_redirects=False)
+        self.get("/dashboard/")
+        return response
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:

@@ -6,7 +6,6 @@ import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -24,65 +23,24 @@ from responder.store.tables import messages
 from responder.store.threads import inbox_query
 from tests.compliance_support import NOON, ManualClock
 from tests.support import (
+    DASHBOARD_PASSWORD,
     OUR,
     THEIRS,
-    batch,
+    Operator,
+    deliver,
     outbound_messages,
     serve,
     sms_callback,
     wait_until,
 )
 
-PASSWORD = "correct horse battery staple"
 PUBLIC = {"dashboard.login", "dashboard.static"}
-_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
 def config(config):
     """The shared test config with the dashboard on, over plain http on loopback."""
-    return config.with_changes(admin_password=Secret(PASSWORD), cookie_secure=False)
-
-
-class Operator:
-    """A person using the dashboard: a cookie jar, and the CSRF token of the last page read."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.http = requests.Session()
-        self.token = ""
-
-    def get(self, path: str, **kw) -> requests.Response:
-        response = self.http.get(urljoin(self.base, path), timeout=10, **kw)
-        found = _TOKEN.search(response.text)
-        if found:
-            self.token = found.group(1)
-        return response
-
-    def post(self, path: str, data: dict | None = None, *, token: bool = True, **kw):
-        form = dict(data or {})
-        if token:
-            form["csrf_token"] = self.token
-        return self.http.post(urljoin(self.base, path), data=form, timeout=10, **kw)
-
-    def sign_in(self, password: str = PASSWORD) -> requests.Response:
-        self.get("/dashboard/login")
-        response = self.post("/dashboard/login", {"password": password}, allow_redirects=False)
-        self.get("/dashboard/")
-        return response
-
-
-@pytest.fixture
-def operator(live) -> Operator:
-    url, _services = live
-    person = Operator(url)
-    assert person.sign_in().status_code == 302
-    return person
-
-
-def callback(url: str, *elements) -> None:
-    response = requests.post(f"{url}/voximplant/callback", data=batch(*elements), timeout=10)
-    assert response.status_code == 200, response.text
+    return config.with_changes(admin_password=Secret(DASHBOARD_PASSWORD), cookie_secure=False)
 
 
 def thread_ids(html: str) -> list[int]:
@@ -129,7 +87,7 @@ def test_every_dashboard_route_needs_sign_in(live):
     url, services = live
     routes = registered_routes(services.config)
     assert {e for e, _, _ in routes} >= {"dashboard.inbox", "dashboard.thread", "dashboard.reply"}
-    callback(url, sms_callback(1, "hours"))  # thread 1 exists, so a leak would show its data
+    deliver(url, sms_callback(1, "hours"))  # thread 1 exists, so a leak would show its data
     stranger = requests.Session()
     checked = 0
     for endpoint, method, path in routes:
@@ -150,12 +108,12 @@ def test_every_dashboard_route_needs_sign_in(live):
 
 def test_every_write_needs_the_csrf_token(operator, live):
     url, services = live
-    callback(url, sms_callback(2, "hours"))
+    deliver(url, sms_callback(2, "hours"))
     writes = [(e, p) for e, m, p in registered_routes(services.config) if m == "POST"]
     assert len(writes) >= 4
     for endpoint, path in writes:
         for token in (None, "forged-" + operator.token[7:]):
-            data = {"text": "hi", "password": PASSWORD}
+            data = {"text": "hi", "password": DASHBOARD_PASSWORD}
             if token is not None:
                 data["csrf_token"] = token
             response = operator.post(path, data, token=False, allow_redirects=False)
@@ -180,7 +138,7 @@ def test_wrong_password_is_refused_and_attempts_are_limited(live):
     person = Operator(url)
     for _ in range(5):
         assert person.sign_in("guess").status_code == 401
-    response = person.sign_in(PASSWORD)
+    response = person.sign_in(DASHBOARD_PASSWORD)
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     assert "Too many failed attempts" in response.text
@@ -190,13 +148,16 @@ def test_wrong_password_is_refused_and_attempts_are_limited(live):
 def test_sign_in_without_the_form_token_is_refused(live):
     url, _ = live
     response = requests.post(
-        f"{url}/dashboard/login", data={"password": PASSWORD}, allow_redirects=False, timeout=10
+        f"{url}/dashboard/login",
+        data={"password": DASHBOARD_PASSWORD},
+        allow_redirects=False,
+        timeout=10,
     )
     assert response.status_code == 400
 
 
 def test_a_stored_password_hash_is_accepted(config):
-    hashed = generate_password_hash(PASSWORD)
+    hashed = generate_password_hash(DASHBOARD_PASSWORD)
     app = create_app(config.with_changes(admin_password=Secret(hashed)), start_sender=False)
     with serve(app) as url:
         assert Operator(url).sign_in().status_code == 302
@@ -243,7 +204,9 @@ def test_sign_in_returns_only_to_a_dashboard_page(live):
         person.http.cookies.clear()
         person.get("/dashboard/login")
         response = person.post(
-            "/dashboard/login", {"password": PASSWORD, "next": target}, allow_redirects=False
+            "/dashboard/login",
+            {"password": DASHBOARD_PASSWORD, "next": target},
+            allow_redirects=False,
         )
         assert response.headers["Location"] == expected
 
@@ -258,9 +221,9 @@ def test_sign_out_ends_the_session(operator):
 
 def test_inbox_lists_threads_newest_first_with_unread_and_handoff_marks(operator, live):
     url, _services = live
-    callback(url, sms_callback(10, "hours", source="447700900001"))
-    callback(url, sms_callback(11, "where is my parcel", source="447700900002"))
-    callback(url, sms_callback(12, "hours", source="447700900003"))
+    deliver(url, sms_callback(10, "hours", source="447700900001"))
+    deliver(url, sms_callback(11, "where is my parcel", source="447700900002"))
+    deliver(url, sms_callback(12, "hours", source="447700900003"))
     page = operator.get("/dashboard/").text
     first, second, third = thread_ids(page)
     assert page.index("+447700900003") < page.index("+447700900002") < page.index("+447700900001")
@@ -306,7 +269,7 @@ def test_inbox_marks_threads_left_unanswered_and_filters_them(operator, live, ru
 
     def send(number: str, *words: str, to: str = OUR) -> None:
         for word in words:
-            callback(
+            deliver(
                 url, sms_callback(next(ids), word, source=f"4474433323{number}", destination=to)
             )
 
@@ -363,8 +326,8 @@ def test_the_inbox_walks_the_last_activity_index(database_url, tmp_path, needs_h
 
 def test_inbox_search_by_number_or_text(operator, live):
     url, _ = live
-    callback(url, sms_callback(20, "hours", source="447700900011"))
-    callback(url, sms_callback(21, "my Parcel 100% late", source="447700900022"))
+    deliver(url, sms_callback(20, "hours", source="447700900011"))
+    deliver(url, sms_callback(21, "my Parcel 100% late", source="447700900022"))
     by_number = operator.get("/dashboard/", params={"q": "+44 7700 900011"}).text
     assert "+447700900011" in by_number
     assert "+447700900022" not in by_number
@@ -376,7 +339,7 @@ def test_inbox_search_by_number_or_text(operator, live):
 
 def test_inbox_pages_fifty_threads_at_a_time(operator, live):
     url, _ = live
-    callback(url, *[sms_callback(100 + i, "hi", source=f"4477009{i:05d}") for i in range(55)])
+    deliver(url, *[sms_callback(100 + i, "hi", source=f"4477009{i:05d}") for i in range(55)])
     first = operator.get("/dashboard/").text
     assert len(thread_ids(first)) == 50
     older = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
@@ -397,7 +360,7 @@ def test_bad_inbox_cursor_is_a_clear_400(operator):
 
 def test_thread_shows_messages_history_and_decision_trace(operator, live):
     url, services = live
-    callback(url, sms_callback(30, "order 77"))
+    deliver(url, sms_callback(30, "order 77"))
     wait_until(lambda: [m for m in outbound(services) if m.status == "sent"])
     thread_id = thread_ids(operator.get("/dashboard/").text)[0]
     page = operator.get(f"/dashboard/threads/{thread_id}").text
@@ -420,7 +383,7 @@ def test_thread_shows_messages_history_and_decision_trace(operator, live):
 
 def test_long_thread_pages_back_fifty_messages_at_a_time(operator, live):
     url, services = live
-    callback(url, *[sms_callback(200 + i, f"note number {i}") for i in range(60)])
+    deliver(url, *[sms_callback(200 + i, f"note number {i}") for i in range(60)])
     with services.engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(messages)).scalar_one()
     thread_id = thread_ids(operator.get("/dashboard/").text)[0]
@@ -445,7 +408,7 @@ def test_unknown_thread_is_a_404_page(operator):
 
 def test_hand_reply_is_queued_and_sent(operator, live):
     url, services = live
-    callback(url, sms_callback(40, "hours"))
+    deliver(url, sms_callback(40, "hours"))
     thread_id = thread_ids(operator.get("/dashboard/").text)[0]
     operator.get(f"/dashboard/threads/{thread_id}")
     response = operator.post(
@@ -462,7 +425,7 @@ def test_hand_reply_is_queued_and_sent(operator, live):
 
 def test_empty_hand_reply_is_refused_with_the_reason(operator, live):
     url, services = live
-    callback(url, sms_callback(41, "hours"))
+    deliver(url, sms_callback(41, "hours"))
     thread_id = thread_ids(operator.get("/dashboard/").text)[0]
     operator.get(f"/dashboard/threads/{thread_id}")
     response = operator.post(f"/dashboard/threads/{thread_id}/reply", {"text": " \u200b "})
@@ -473,7 +436,7 @@ def test_empty_hand_reply_is_refused_with_the_reason(operator, live):
 
 def test_hand_reply_to_an_opted_out_number_is_refused(operator, live):
     url, services = live
-    callback(url, sms_callback(42, "hours"))
+    deliver(url, sms_callback(42, "hours"))
     with services.engine.begin() as conn:
         opt_out(conn, services.config.compliance, OUR, THEIRS, "STOP", services.clock())
     thread_id = thread_ids(operator.get("/dashboard/").text)[0]
@@ -487,18 +450,18 @@ def test_hand_reply_to_an_opted_out_number_is_refused(operator, live):
 
 def test_paused_thread_gets_no_automatic_reply_until_resumed(operator, live):
     url, services = live
-    callback(url, sms_callback(50, "hours"))
+    deliver(url, sms_callback(50, "hours"))
     wait_until(lambda: len(outbound(services)) == 1)
     thread_id = thread_ids(operator.get("/dashboard/").text)[0]
     operator.get(f"/dashboard/threads/{thread_id}")
     page = operator.post(f"/dashboard/threads/{thread_id}/pause").text
     assert "Automatic replies paused until" in page
-    callback(url, sms_callback(51, "hours"))
+    deliver(url, sms_callback(51, "hours"))
     page = operator.get(f"/dashboard/threads/{thread_id}").text
     assert "automation paused for this thread" in page
     assert len(outbound(services)) == 1
     operator.post(f"/dashboard/threads/{thread_id}/resume")
-    callback(url, sms_callback(52, "order 9"))
+    deliver(url, sms_callback(52, "order 9"))
     assert [m.rule_id for m in outbound(services)] == ["hours", "order-status"]
 
 
@@ -506,34 +469,34 @@ def test_each_message_and_hand_reply_during_a_pause_extends_it(operator, live):
     url, services = live
     clock = services.clock = ManualClock(NOON)
     idle = services.config.handoff_idle_s / 60  # minutes
-    callback(url, sms_callback(70, "hours"))
+    deliver(url, sms_callback(70, "hours"))
     thread_id = thread_ids(operator.get("/dashboard/").text)[0]
     operator.get(f"/dashboard/threads/{thread_id}")
     operator.post(f"/dashboard/threads/{thread_id}/pause")
     clock.advance(minutes=idle - 10)
-    callback(url, sms_callback(71, "Are you still there?"))
+    deliver(url, sms_callback(71, "Are you still there?"))
     clock.advance(minutes=30)  # past the first pause's end, within the second
-    callback(url, sms_callback(72, "hours"))
+    deliver(url, sms_callback(72, "hours"))
     page = operator.get(f"/dashboard/threads/{thread_id}").text
     resumes = NOON + timedelta(minutes=2 * idle + 20)
     assert f"Automatic replies paused until {resumes:%Y-%m-%d %H:%M:%S} UTC" in page
     clock.advance(minutes=30)
     operator.post(f"/dashboard/threads/{thread_id}/reply", {"text": "Yes, Sam here."})  # no box
     clock.advance(minutes=idle - 5)  # past the last message's pause, within the hand reply's
-    callback(url, sms_callback(73, "hours"))
+    deliver(url, sms_callback(73, "hours"))
     assert [m.kind for m in outbound(services)] == ["reply", "manual"]
     clock.advance(minutes=idle + 1)  # an idle time with no word from either side: rules again
-    callback(url, sms_callback(74, "hours"))
+    deliver(url, sms_callback(74, "hours"))
     assert [m.kind for m in outbound(services)] == ["reply", "manual", "reply"]
 
 
 def test_paused_thread_still_gets_compliance_answers(operator, live):
     url, services = live
-    callback(url, sms_callback(60, "hours"))
+    deliver(url, sms_callback(60, "hours"))
     thread_id = thread_ids(operator.get("/dashboard/").text)[0]
     operator.get(f"/dashboard/threads/{thread_id}")
     operator.post(f"/dashboard/threads/{thread_id}/pause")
-    callback(url, sms_callback(61, "STOP"))
+    deliver(url, sms_callback(61, "STOP"))
     replies = wait_until(lambda: [m for m in outbound(services) if m.kind == "compliance"])
     assert replies[0].text == services.config.compliance.opt_out_reply
 

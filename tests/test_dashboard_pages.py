@@ -14,20 +14,20 @@ from responder.compliance.optout import opt_in, opt_out
 from responder.dashboard.chart import daily_chart, last_days
 from responder.secret import Secret
 from responder.store.tables import consent_ledger, messages, opt_outs, threads
-from tests.support import OUR, serve, sms_callback, wait_until
-from tests.test_dashboard import PASSWORD, Operator, callback
+from tests.support import (
+    DASHBOARD_PASSWORD,
+    OUR,
+    Operator,
+    deliver,
+    serve,
+    sms_callback,
+    wait_until,
+)
 
 
 @pytest.fixture
 def config(config):
-    return config.with_changes(admin_password=Secret(PASSWORD), cookie_secure=False)
-
-
-@pytest.fixture
-def operator(live) -> Operator:
-    person = Operator(live[0])
-    assert person.sign_in().status_code == 302
-    return person
+    return config.with_changes(admin_password=Secret(DASHBOARD_PASSWORD), cookie_secure=False)
 
 
 def rows(services, table) -> int:
@@ -66,9 +66,9 @@ def test_optouts_filter_with_a_bad_number_is_a_clear_400(operator):
 
 def test_rules_page_shows_version_hits_and_rules_that_never_fired(operator, live):
     url, services = live
-    callback(url, sms_callback(1, "hours", source="447700900201"))
-    callback(url, sms_callback(2, "open?", source="447700900202"))
-    callback(url, sms_callback(3, "order 5", source="447700900203"))
+    deliver(url, sms_callback(1, "hours", source="447700900201"))
+    deliver(url, sms_callback(2, "open?", source="447700900202"))
+    deliver(url, sms_callback(3, "order 5", source="447700900203"))
     page = operator.get("/dashboard/rules").text
     assert services.rules.current().version in page
     hours = page[page.index('data-rule="hours"') :].split("</tr>")[0]
