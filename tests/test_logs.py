@@ -14,7 +14,16 @@ from responder.logs import Redactor
 from responder.store.tables import messages
 from tests.fakes.keys import KEY_ID, key_pair
 from tests.processes import gunicorn, sender_worker, service_env
-from tests.support import ACCOUNT_ID, API_KEY, THEIRS, batch, serve, sms_callback, wait_until
+from tests.support import (
+    ACCOUNT_ID,
+    API_KEY,
+    THEIRS,
+    batch,
+    post_callback,
+    serve,
+    sms_callback,
+    wait_until,
+)
 
 SALT = "log-test-salt-4f9a"
 ADMIN_PASSWORD = "correct horse battery staple 42"
@@ -123,11 +132,8 @@ def test_worker_process_logs_json_on_stdout_under_the_callback_request_id(config
     app = create_app(config, start_sender=False)
     services = app.extensions["responder"]
     with serve(app) as url:
-        answer = requests.post(
-            f"{url}/voximplant/callback",
-            data=batch(sms_callback(61, "hours")),
-            headers={"X-Request-Id": "worker-61"},
-            timeout=10,
+        answer = post_callback(
+            url, sms_callback(61, "hours"), headers={"X-Request-Id": "worker-61"}
         )
     assert answer.status_code == 200
     env = service_env(
@@ -164,12 +170,7 @@ def test_text_format_keeps_the_request_id(config):
     app = create_app(config.with_changes(log_format="text"), start_sender=False, log_stream=stream)
     services = app.extensions["responder"]
     with serve(app) as url:
-        requests.post(
-            f"{url}/voximplant/callback",
-            data=batch(sms_callback(71, salt="wrong-salt")),
-            headers={"X-Request-Id": "text-71"},
-            timeout=10,
-        )
+        post_callback(url, sms_callback(71, salt="wrong-salt"), headers={"X-Request-Id": "text-71"})
     services.engine.dispose()
     lines = stream.getvalue().splitlines()
     refused = [line for line in lines if "callback 71 rejected: security hash mismatch" in line]

@@ -7,7 +7,7 @@ import requests
 from sqlalchemy import select
 
 from responder.store.tables import messages
-from tests.support import batch, sms_callback, wait_until
+from tests.support import post_callback, sms_callback, wait_until
 
 
 @pytest.mark.parametrize(
@@ -37,12 +37,7 @@ def test_request_id_is_kept_only_when_sane(live, given, kept):
 
 def test_callback_request_id_is_stored_with_its_message_and_reply(live):
     url, services = live
-    answer = requests.post(
-        f"{url}/voximplant/callback",
-        data=batch(sms_callback(41, "hours")),
-        headers={"X-Request-Id": "trace-41"},
-        timeout=10,
-    )
+    answer = post_callback(url, sms_callback(41, "hours"), headers={"X-Request-Id": "trace-41"})
     assert answer.status_code == 200
 
     def stored() -> list:
@@ -57,9 +52,7 @@ def test_callback_request_id_is_stored_with_its_message_and_reply(live):
     rows = wait_until(stored)
     assert [(r.direction, r.request_id) for r in rows] == [("in", "trace-41"), ("out", "trace-41")]
     # A request without an id of its own gets one, and its messages carry it.
-    other = requests.post(
-        f"{url}/voximplant/callback", data=batch(sms_callback(42, "open?")), timeout=10
-    )
+    other = post_callback(url, sms_callback(42, "open?"))
     with services.engine.connect() as conn:
         latest = conn.execute(
             select(messages.c.request_id)
