@@ -296,7 +296,7 @@ def test_without_stored_bodies_only_metadata_remains(live, fake_api):
         ("out", None, "sent"),
     ]
     assert rows[1].rule_id == "order-status"
-    assert reply.provider_message_id is not None
+    assert reply.provider_message_id == str(fake_api.history[0]["message_id"])
 
 
 def test_sender_status_shows_the_queue_and_a_pause_which_resume_lifts(live, fake_api):

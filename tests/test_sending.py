@@ -53,7 +53,7 @@ def test_reply_reaches_the_provider_signed(voximplant_live):
     assert request.claims["exp"] - request.claims["iat"] <= 3600
     reply = wait_until(lambda: [m for m in outbound(services) if m.status == "sent"])[0]
     assert reply.provider == "voximplant"
-    assert reply.provider_message_id is not None
+    assert reply.provider_message_id == str(fake.history[0]["message_id"])
     assert reply.rule_id == "order-status"
     assert history(services, reply.id) == ["queued", "sending", "sent"]
     assert not fake.errors
