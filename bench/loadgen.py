@@ -31,22 +31,43 @@ class _Pool:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.opened = 0
 
-    async def get(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self.idle:
-            return self.idle.pop()
+    async def get(
+        self, *, fresh: bool = False
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+        """A connection, and whether it was used before (the server may have closed it)."""
+        if self.idle and not fresh:
+            return (*self.idle.pop(), True)
         self.opened += 1
-        return await asyncio.open_connection("127.0.0.1", self.port)
+        return (*await asyncio.open_connection("127.0.0.1", self.port), False)
 
 
 async def _post(pool: _Pool, path: str, body: bytes) -> int:
-    reader, writer = await pool.get()
+    try:
+        return await _post_once(pool, path, body, fresh=False)
+    except _StaleConnectionError:
+        # The server closed an idle kept-alive connection (gunicorn's keepalive): a new one.
+        return await _post_once(pool, path, body, fresh=True)
+
+
+class _StaleConnectionError(Exception):
+    pass
+
+
+async def _post_once(pool: _Pool, path: str, body: bytes, *, fresh: bool) -> int:
+    reader, writer, reused = await pool.get(fresh=fresh)
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{pool.port}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
     try:
         writer.write(head + body)
-        headers = await reader.readuntil(b"\r\n\r\n")
+        try:
+            headers = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionResetError):
+            if reused and not fresh:
+                writer.close()
+                raise _StaleConnectionError from None
+            raise
         lines = headers.decode("latin-1").split("\r\n")
         status = int(lines[0].split()[1])
         length, close = 0, False
@@ -57,6 +78,8 @@ async def _post(pool: _Pool, path: str, body: bytes) -> int:
             elif name.lower() == "connection" and value.strip().lower() == "close":
                 close = True
         await reader.readexactly(length)
+    except _StaleConnectionError:
+        raise
     except BaseException:
         writer.close()
         raise
