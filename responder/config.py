@@ -18,6 +18,7 @@ from responder.secret import Secret
 DEFAULT_API_URL = "https://api.voximplant.com/platform_api"
 PROVIDERS = ("voximplant", "alphasms", "log")
 SENDER_MODES = ("web", "off")
+MAX_SEND_CONCURRENCY = 10  # a sender claims at most ten messages at a time
 LOG_FORMATS = ("json", "text")
 
 
@@ -56,6 +57,7 @@ class Config:
     store_bodies: bool = True  # False: keep message metadata, drop texts once handled or sent
     funds_hold_s: float = 60.0  # insufficient funds: hold the queue this long, then probe again
     send_lease_s: float | None = None  # a claim's lease; None: 4 send timeouts + 30 s, >= 60 s
+    send_concurrency: int = 4  # messages one sender sends at the same time, 1 to 10
     rules_reload_interval_s: float = 1.0
     handoff_idle_s: float = 24 * 3600.0
     admin_password: Secret | None = None
@@ -249,6 +251,17 @@ class _Reader:
             return default
         return int(value)
 
+    def send_concurrency(self) -> int:
+        value = self.whole("RESPONDER_SEND_CONCURRENCY", 4, minimum=1)
+        if value > MAX_SEND_CONCURRENCY:
+            got = self.get("RESPONDER_SEND_CONCURRENCY")
+            self.problems.append(
+                f"RESPONDER_SEND_CONCURRENCY: must be at most {MAX_SEND_CONCURRENCY}, the "
+                f"messages a sender claims at a time (got {got!r})"
+            )
+            return 4
+        return value
+
     def metrics_token(self) -> Secret | None:
         token = self.secret("RESPONDER_METRICS_TOKEN")
         if token is not None and len(token.reveal()) < 16:
@@ -398,6 +411,7 @@ class _Reader:
             funds_hold_s=self.number("RESPONDER_FUNDS_HOLD", 60.0, minimum=1),
             retry_delays_s=self.retry_delays(),
             send_lease_s=self.send_lease(),
+            send_concurrency=self.send_concurrency(),
             handoff_idle_s=self.number("RESPONDER_HANDOFF_IDLE", 24 * 3600.0, minimum=60),
             admin_password=self.secret("RESPONDER_ADMIN_PASSWORD"),
             secret_key=self.secret("RESPONDER_SECRET_KEY") or Secret(""),

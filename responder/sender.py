@@ -31,7 +31,6 @@ from responder.store.outbox import (
 )
 from responder.store.pacing import (
     STATUS_POLL,
-    clear_strikes,
     find_pause,
     pause_all,
     reserve_slot,
@@ -76,6 +75,7 @@ class Sender:
         # send itself twice (a refused token is renewed and the request repeated once).
         config = services.config
         self.lease_s = config.send_lease_s or max(60.0, 4 * config.send_timeout_s + 30.0)
+        self.concurrency = config.send_concurrency
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._listener: threading.Thread | None = None
@@ -94,7 +94,7 @@ class Sender:
             atexit.register(self.stop)
 
     def stop(self, timeout: float | None = 30.0) -> None:
-        """Ask the loop to stop after the send in flight, and wait for it."""
+        """Ask the loop to stop after the sends in flight, and wait for it."""
         self._stop.set()
         self.services.wakeup.set()
         if self._thread is not None and self._thread is not threading.current_thread():
@@ -105,7 +105,7 @@ class Sender:
         return self._stop.is_set()
 
     def run(self) -> None:
-        """Send until stopped; returns after the send in flight, with unsent claims handed back."""
+        """Send until stopped; returns after the sends in flight, with unsent claims handed back."""
         log.info("sender %s started with provider %s", self.owner, self.services.provider.name)
         listening = self._listen()
         while not self._stop.is_set():
@@ -132,6 +132,50 @@ class Sender:
         if not has_due(services.engine, now):
             return 0  # a read: on SQLite an idle sender never takes the write lock
         claims = claim_due(services.engine, self.owner, now, lease_s=self.lease_s, limit=limit)
+        self._send_lanes(_lanes(claims))
+        return len(claims)
+
+    def _send_lanes(self, lanes: list[list[Claim]]) -> None:
+        """Send up to RESPONDER_SEND_CONCURRENCY lanes at once; return when all are done.
+
+        This thread sends too; the others are started per batch and joined before returning,
+        so a stopping sender still finishes every send in flight.
+        """
+        width = min(self.concurrency, len(lanes))
+        if width <= 1:
+            for lane in lanes:
+                self._send_lane(lane)
+            return
+        pending = iter(lanes)
+        taking = threading.Lock()
+        errors: list[Exception] = []
+
+        def work() -> None:
+            while True:
+                with taking:
+                    lane = next(pending, None)
+                if lane is None:
+                    return
+                try:
+                    self._send_lane(lane)
+                except Exception as exc:  # handing back failed: raised below, after the rest
+                    errors.append(exc)
+
+        helpers = [
+            threading.Thread(target=work, name="responder-send", daemon=True)
+            for _ in range(width - 1)
+        ]
+        for helper in helpers:
+            helper.start()
+        work()
+        for helper in helpers:
+            helper.join()
+        if errors:
+            raise errors[0]
+
+    def _send_lane(self, claims: list[Claim]) -> None:
+        """Send claims one after another, handing back the rest once stopping or paused."""
+        services = self.services
         for index, claim in enumerate(claims):
             if self._stop.is_set() or self._paused_until is not None:
                 release(
@@ -142,14 +186,13 @@ class Sender:
                     reason="handed back unsent: "
                     + ("the sender stopped" if self._stop.is_set() else "sending is paused"),
                 )
-                break
+                return
             try:
                 with bound_request_id(claim.request_id):
                     self.send_one(claim)
             except Exception:
                 # The lease runs out and another sender takes the message back.
                 log.exception("unexpected error sending message %s", claim.message_id)
-        return len(claims)
 
     def send_one(self, claim: Claim) -> None:
         """Send one claimed message and record the outcome; never raises a ProviderError."""
@@ -192,6 +235,7 @@ class Sender:
             fragments=result.fragments,
             detail=note or None,
             keep_text=services.config.store_bodies,
+            clear_strikes=claim.strikes > 0,  # none known when claimed: no write for them
         )
         if not held:
             log.warning(
@@ -199,7 +243,6 @@ class Sender:
                 "(raise RESPONDER_SEND_TIMEOUT's margin or look for a stalled process)",
                 claim.message_id,
             )
-        clear_strikes(services.engine)
         services.metrics.observe_reply(claim.kind, "sent", claim.created_at, services.clock())
         log.info(
             "message %s sent to %s via %s%s",
@@ -489,6 +532,14 @@ class Sender:
         # A short batch reached the newest message: start again from the oldest next turn.
         self._alphasms_after = report.last_id if report.checked >= ALPHASMS_POLL_BATCH else 0
         _log_poll("alphasms", report.checked, report.delivered, report.failed)
+
+
+def _lanes(claims: list[Claim]) -> list[list[Claim]]:
+    """The claims grouped by conversation, in claim order: one person's messages stay in order."""
+    lanes: dict[tuple[str, str], list[Claim]] = {}
+    for claim in claims:
+        lanes.setdefault((claim.our_number, claim.their_number), []).append(claim)
+    return list(lanes.values())
 
 
 def _log_poll(provider: str, checked: int, delivered: int, failed: int) -> None:

@@ -91,3 +91,19 @@ def test_service_does_not_start_on_bad_config(bare_env):
     assert (
         "RESPONDER_PROVIDER: must be one of voximplant, alphasms, log (got 'nope')" in result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("0", "must be at least 1"), ("2.5", "whole number"), ("11", "at most 10"), ("x", "number")],
+)
+def test_send_concurrency_is_a_whole_number_from_1_to_10(bare_env, value, problem):
+    assert Config.from_env(bare_env).send_concurrency == 4
+    bare_env["RESPONDER_SEND_CONCURRENCY"] = "10"
+    assert Config.from_env(bare_env).send_concurrency == 10
+    bare_env["RESPONDER_SEND_CONCURRENCY"] = value
+    with pytest.raises(ConfigError) as caught:
+        Config.from_env(bare_env)
+    assert any(
+        p.startswith("RESPONDER_SEND_CONCURRENCY:") and problem in p for p in caught.value.problems
+    )

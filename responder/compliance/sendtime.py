@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
-from responder.compliance.optout import is_opted_out
 from responder.compliance.quiet import describe_hold, hold_until
 from responder.services import Services
+from responder.store.consent import ACCOUNT_WIDE
 from responder.store.db import reading
 from responder.store.outbox import Claim, mark_failed
 from responder.store.rows import utc
-from responder.store.tables import messages
+from responder.store.tables import messages, opt_outs
 from responder.store.withheld import NEVER_WITHHELD, OPTED_OUT, hold_claim
 
 log = logging.getLogger(__name__)
@@ -27,17 +27,25 @@ CONFIRMATION_WINDOW = timedelta(minutes=5)
 def withhold_at_send(services: Services, claim: Claim) -> bool:
     """Fail (opted out) or hold (quiet hours) a claimed message; True when it must not go now."""
     answered = aliased(messages)
+    # One read, every part by primary key: the message, what it answers, and an opt-out of
+    # this number or of the whole account (the same test as consent.is_opted_out).
+    opted_out_now = exists().where(
+        opt_outs.c.their_number == claim.their_number,
+        opt_outs.c.our_number.in_([claim.our_number, ACCOUNT_WIDE]),
+    )
     with reading(services.engine) as conn:
         row = conn.execute(
-            select(messages.c.kind, answered.c.created_at.label("answers_at"))
+            select(
+                messages.c.kind,
+                answered.c.created_at.label("answers_at"),
+                opted_out_now.label("opted_out"),
+            )
             .outerjoin(answered, answered.c.id == messages.c.reply_to_id)
             .where(messages.c.id == claim.message_id)
         ).first()
-        if row is None:
-            return False
-        opted_out = row.kind not in ALWAYS_SENT and is_opted_out(
-            conn, claim.our_number, claim.their_number
-        )
+    if row is None:
+        return False
+    opted_out = row.kind not in ALWAYS_SENT and bool(row.opted_out)
     now = services.clock()
     settings = services.config.compliance
     late = now - claim.created_at > CONFIRMATION_WINDOW

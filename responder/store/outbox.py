@@ -10,11 +10,13 @@ from sqlalchemy import Connection, Engine, case, delete, func, insert, select, t
 from responder.store.db import reading
 from responder.store.privacy import forget_text
 from responder.store.rows import utc
-from responder.store.tables import messages, outbox, threads
+from responder.store.tables import messages, outbox, send_gates, threads
 from responder.store.threads import set_message_status
 
 # PostgreSQL channel a commit that queued something notifies; senders in other processes LISTEN.
 CHANNEL = "responder_outbox"
+# The gate every send passes (pacing.ALL): its strikes count rate limits in a row.
+ALL_GATE = "*"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Claim:
     claimed_at: datetime | None = None
     # An earlier attempt may have reached the provider unseen since this time: look first.
     uncertain_since: datetime | None = None
+    # Rate limits in a row when it was claimed: a send that goes through resets them.
+    strikes: int = 0
 
 
 def enqueue(
@@ -110,6 +114,10 @@ def claim_due(
                 messages.c.request_id,
                 messages.c.kind,
                 messages.c.status,
+                select(send_gates.c.strikes)
+                .where(send_gates.c.name == ALL_GATE)
+                .scalar_subquery()
+                .label("strikes"),
             )
             .join(messages, messages.c.id == outbox.c.message_id)
             .join(threads, threads.c.id == messages.c.thread_id)
@@ -135,6 +143,7 @@ def claim_due(
             kind=row.kind,
             claimed_at=now,
             uncertain_since=utc(row.uncertain_since),
+            strikes=row.strikes or 0,
         )
         for row in rows
     ]
@@ -160,8 +169,13 @@ def mark_sent(
     fragments: int | None,
     detail: str | None = None,
     keep_text: bool = True,
+    clear_strikes: bool = False,
 ) -> bool:
-    """Record that the provider accepted the message; False if our lease had run out meanwhile."""
+    """Record that the provider accepted the message; False if our lease had run out meanwhile.
+
+    One write transaction; with *clear_strikes* it also resets the rate-limit strikes (a send
+    went through, so the next rate limit's pause starts from the shortest again).
+    """
     with engine.begin() as conn:
         held = _release(conn, claim)
         if not held:
@@ -183,6 +197,13 @@ def mark_sent(
         )
         if not keep_text:
             forget_text(conn, claim.message_id)
+        if clear_strikes:
+            conn.execute(
+                update(send_gates)
+                .where(send_gates.c.name == ALL_GATE)
+                .where(send_gates.c.strikes != 0)
+                .values(strikes=0)
+            )
     return held
 
 

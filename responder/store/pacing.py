@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, select, text, update
 
 from responder.store.db import reading
-from responder.store.outbox import CHANNEL
+from responder.store.outbox import ALL_GATE, CHANNEL
 from responder.store.rows import insert_ignore, utc
 from responder.store.tables import send_gates
 
-ALL = "*"  # the gate every send passes: closed on rate limits and when the money runs out
+ALL = ALL_GATE  # the gate every send passes: closed on rate limits and when money runs out
 STATUS_POLL = "status-poll"  # whose turn it is to poll delivery states
 
 
@@ -71,17 +71,6 @@ def lift_pause(engine: Engine, now: datetime) -> Pause | None:
             if conn.dialect.name == "postgresql":  # wake the senders of every process
                 conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
     return pause
-
-
-def clear_strikes(engine: Engine) -> None:
-    """A send went through: the next rate limit starts the backoff from the beginning."""
-    with engine.begin() as conn:
-        conn.execute(
-            update(send_gates)
-            .where(send_gates.c.name == ALL)
-            .where(send_gates.c.strikes != 0)
-            .values(strikes=0)
-        )
 
 
 def reserve_slot(engine: Engine, our_number: str, now: datetime, interval_s: float) -> datetime:
