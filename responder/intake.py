@@ -26,9 +26,10 @@ from responder.store.privacy import forget_text
 from responder.store.seen import link_message, remember
 from responder.store.threads import (
     Thread,
-    append_message,
     get_or_create_thread,
+    insert_message,
     last_replies_by_rule,
+    receive_in_thread,
     recent_reply_times,
     save_conversation,
     set_message_status,
@@ -170,10 +171,14 @@ def receive_sms(
     now: datetime,
 ) -> int:
     """Store one inbound SMS in its thread, decide, and queue what the decision says."""
-    thread = get_or_create_thread(
-        conn, callback_number(item.destination_number), callback_number(item.source_number), now
+    thread = receive_in_thread(
+        conn,
+        callback_number(item.destination_number),
+        callback_number(item.source_number),
+        item.sms_body,
+        now,
     )
-    message_id = append_message(
+    message_id = insert_message(
         conn,
         thread,
         now,

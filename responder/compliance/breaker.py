@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from responder.compliance.settings import BreakerSettings
 from responder.compliance.words import normalise_words
@@ -40,7 +40,7 @@ def check_breaker(
     check: dict[str, Any] = {"check": "loop breaker"}
     if not settings.enabled:
         return BreakerState(False, {**check, "result": "off"})
-    row = conn.execute(select(breakers).where(breakers.c.thread_id == thread_id)).first()
+    row = conn.execute(_BREAKER, {"thread_id": thread_id}).first()
     since = now - timedelta(seconds=settings.window_s)
     if row is not None:
         open_until = utc(row.open_until) or now
@@ -73,30 +73,53 @@ def check_breaker(
     )
 
 
-def _loop_reason(
-    conn: Connection, settings: BreakerSettings, thread_id: int, since: datetime
-) -> str | None:
-    in_thread = (messages.c.thread_id == thread_id) & (messages.c.created_at >= since)
-    replies = conn.execute(
+def _recent_query() -> Any:
+    """The newest messages of a thread that can make a loop, each row carrying the count of
+    automatic replies in the window: one statement. No rows means no automatic reply either."""
+    in_thread = (messages.c.thread_id == bindparam("thread_id")) & (
+        messages.c.created_at >= bindparam("since")
+    )
+    replies_in_window = (
         select(func.count())
         .select_from(messages)
         .where(in_thread)
         .where(messages.c.direction == "out")
         .where(messages.c.kind == AUTOMATIC)
-    ).scalar_one()
+        .scalar_subquery()
+    )
+    return (
+        select(
+            messages.c.direction,
+            messages.c.kind,
+            messages.c.text,
+            messages.c.created_at,
+            replies_in_window.label("replies"),
+        )
+        .where(in_thread)
+        .where(messages.c.kind.in_(["inbound", AUTOMATIC]))
+        .order_by(messages.c.id.desc())
+        .limit(bindparam("rows"))
+    )
+
+
+# Built once, like the breaker lookup: only the parameters change from one message to the next.
+_RECENT = _recent_query()
+_BREAKER = select(breakers).where(breakers.c.thread_id == bindparam("thread_id"))
+
+
+def _loop_reason(
+    conn: Connection, settings: BreakerSettings, thread_id: int, since: datetime
+) -> str | None:
+    wanted = max(settings.pingpong_count, settings.repeats)
+    recent = conn.execute(
+        _RECENT, {"thread_id": thread_id, "since": since, "rows": wanted * 2 + 1}
+    ).all()
+    replies = recent[0].replies if recent else 0
     if replies >= settings.max_replies:
         return (
             f"more than {settings.max_replies} automatic replies within "
             f"{_seconds(settings.window_s)}"
         )
-    wanted = max(settings.pingpong_count, settings.repeats)
-    recent = conn.execute(
-        select(messages.c.direction, messages.c.kind, messages.c.text, messages.c.created_at)
-        .where(in_thread)
-        .where(messages.c.kind.in_(["inbound", AUTOMATIC]))
-        .order_by(messages.c.id.desc())
-        .limit(wanted * 2 + 1)
-    ).all()
     texts = [normalise_words(r.text or "") for r in recent if r.direction == "in"]
     if len(texts) >= settings.repeats and texts[0] and len(set(texts[: settings.repeats])) == 1:
         return f"the same message arrived {settings.repeats} times in a row"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, or_, select
 
 from responder.store.rows import insert_ignore, utc
 from responder.store.tables import consent_ledger, opt_outs
@@ -73,13 +73,17 @@ def remove_opt_out(conn: Connection, our_number: str, their_number: str, *, scop
 
 def is_opted_out(conn: Connection, our_number: str, their_number: str) -> bool:
     """True when *their_number* opted out of *our_number*, or of every number of the account."""
-    row = conn.execute(
-        select(opt_outs.c.ledger_id)
-        .where(opt_outs.c.their_number == their_number)
-        .where(opt_outs.c.our_number.in_([our_number, ACCOUNT_WIDE]))
-        .limit(1)
-    ).first()
+    row = conn.execute(_OPTED_OUT, {"their": their_number, "ours": our_number}).first()
     return row is not None
+
+
+# Built once (the intake asks for every inbound message): only the numbers change.
+_OPTED_OUT = (
+    select(opt_outs.c.ledger_id)
+    .where(opt_outs.c.their_number == bindparam("their"))
+    .where(or_(opt_outs.c.our_number == bindparam("ours"), opt_outs.c.our_number == ACCOUNT_WIDE))
+    .limit(1)
+)
 
 
 def consent_history(conn: Connection, their_number: str) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from responder.reasons import UNANSWERED, UNANSWERED_PREFIXES
 from responder.request_ids import current_request_id
@@ -94,6 +95,42 @@ def get_or_create_thread(
     if found is None:  # inserted above or present already; only a vanished table gets here
         raise RuntimeError("thread row missing right after its insert")
     return found
+
+
+def _receive_upsert(dialect: Any) -> Any:
+    stmt = dialect.insert(threads)
+    return stmt.on_conflict_do_update(
+        index_elements=["our_number", "their_number"],
+        set_={
+            "last_activity_at": stmt.excluded.last_activity_at,
+            "last_text": stmt.excluded.last_text,
+            "unread": threads.c.unread + 1,
+        },
+    ).returning(*threads.c)
+
+
+# Built once: the statement is the same for every inbound message, only its parameters vary.
+_RECEIVE = {"postgresql": _receive_upsert(postgresql), "sqlite": _receive_upsert(sqlite)}
+
+
+def receive_in_thread(
+    conn: Connection, our_number: str, their_number: str, text: str | None, now: datetime
+) -> Thread:
+    """The thread of (our_number, their_number), created on first contact, with an inbound
+    message's activity (time, text, one more unread) already counted: one statement.
+
+    Store that message with insert_message, so that it is not counted twice.
+    """
+    stmt = _RECEIVE["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    values = {
+        "our_number": our_number,
+        "their_number": their_number,
+        "created_at": now,
+        "last_activity_at": now,
+        "last_text": text,
+        "unread": 1,
+    }
+    return _thread(conn.execute(stmt, values).one())
 
 
 def find_thread(conn: Connection, our_number: str, their_number: str) -> Thread | None:
@@ -245,17 +282,14 @@ def message_history(conn: Connection, message_id: int) -> list[dict[str, Any]]:
     return [{**row, "at": utc(row["at"])} for row in rows]
 
 
+# Built once, the values passed at execution: the compiled form is found in the cache at once.
+_INSERT_MESSAGE = insert(messages).returning(messages.c.id)
+_INSERT_EVENT = insert(message_events)
+
+
 def append_message(conn: Connection, thread: Thread, now: datetime, **values: Any) -> int:
     """Store one message of *thread* with its first status event; return its id."""
-    values.setdefault("status", "received" if values.get("direction") == "in" else "queued")
-    # The request that caused it (a callback, a dashboard reply), so its send logs under that id.
-    values.setdefault("request_id", current_request_id())
-    message_id: int = conn.execute(
-        insert(messages)
-        .values(thread_id=thread.id, created_at=now, updated_at=now, **values)
-        .returning(messages.c.id)
-    ).scalar_one()
-    record_event(conn, message_id, values["status"], now)
+    message_id = insert_message(conn, thread, now, **values)
     activity: dict[str, Any] = {"last_activity_at": now}
     if values.get("kind") != "webhook":  # a forward's JSON is not conversation text
         activity["last_text"] = values.get("text")
@@ -265,11 +299,22 @@ def append_message(conn: Connection, thread: Thread, now: datetime, **values: An
     return message_id
 
 
+def insert_message(conn: Connection, thread: Thread, now: datetime, **values: Any) -> int:
+    """append_message without touching the thread (receive_in_thread counted the activity)."""
+    values.setdefault("status", "received" if values.get("direction") == "in" else "queued")
+    # The request that caused it (a callback, a dashboard reply), so its send logs under that id.
+    values.setdefault("request_id", current_request_id())
+    values.update(thread_id=thread.id, created_at=now, updated_at=now)
+    message_id: int = conn.execute(_INSERT_MESSAGE, values).scalar_one()
+    record_event(conn, message_id, values["status"], now)
+    return message_id
+
+
 def record_event(
     conn: Connection, message_id: int, status: str, now: datetime, detail: str | None = None
 ) -> None:
     conn.execute(
-        insert(message_events).values(message_id=message_id, status=status, detail=detail, at=now)
+        _INSERT_EVENT, {"message_id": message_id, "status": status, "detail": detail, "at": now}
     )
 
 
