@@ -182,6 +182,7 @@ def receive_sms(
         conn,
         thread,
         now,
+        first_event=False,  # recorded with the decision's status, in one statement
         direction="in",
         kind="inbound",
         text=item.sms_body,
@@ -265,6 +266,7 @@ def apply_decision(
         "handled",
         now,
         detail=reason,
+        earlier="received",
         rule_id=decision.rule_id,
         ruleset_version=decision.ruleset_version,
         trace=json.dumps(trace, ensure_ascii=False, default=str),

@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ClauseElement,
     ColumnElement,
     Connection,
     Select,
     and_,
+    bindparam,
     func,
     insert,
     or_,
@@ -285,6 +287,7 @@ def message_history(conn: Connection, message_id: int) -> list[dict[str, Any]]:
 # Built once, the values passed at execution: the compiled form is found in the cache at once.
 _INSERT_MESSAGE = insert(messages).returning(messages.c.id)
 _INSERT_EVENT = insert(message_events)
+_SET_STATUS = update(messages).where(messages.c.id == bindparam("message_row"))
 
 
 def append_message(conn: Connection, thread: Thread, now: datetime, **values: Any) -> int:
@@ -299,14 +302,21 @@ def append_message(conn: Connection, thread: Thread, now: datetime, **values: An
     return message_id
 
 
-def insert_message(conn: Connection, thread: Thread, now: datetime, **values: Any) -> int:
-    """append_message without touching the thread (receive_in_thread counted the activity)."""
+def insert_message(
+    conn: Connection, thread: Thread, now: datetime, *, first_event: bool = True, **values: Any
+) -> int:
+    """append_message without touching the thread (receive_in_thread counted the activity).
+
+    *first_event* False leaves out the first status event, for the caller to record with the
+    next status (set_message_status's *earlier*) in one statement.
+    """
     values.setdefault("status", "received" if values.get("direction") == "in" else "queued")
     # The request that caused it (a callback, a dashboard reply), so its send logs under that id.
     values.setdefault("request_id", current_request_id())
     values.update(thread_id=thread.id, created_at=now, updated_at=now)
     message_id: int = conn.execute(_INSERT_MESSAGE, values).scalar_one()
-    record_event(conn, message_id, values["status"], now)
+    if first_event:
+        record_event(conn, message_id, values["status"], now)
     return message_id
 
 
@@ -325,15 +335,25 @@ def set_message_status(
     now: datetime,
     *,
     detail: str | None = None,
+    earlier: str | None = None,
     **values: Any,
 ) -> None:
-    """Change a message's status, keeping the change in its history."""
-    conn.execute(
-        update(messages)
-        .where(messages.c.id == message_id)
-        .values(status=status, updated_at=now, **values)
-    )
-    record_event(conn, message_id, status, now, detail)
+    """Change a message's status, keeping the change in its history.
+
+    *earlier* is a status the message had before whose event is not recorded yet (see
+    insert_message): both events are written in one statement, *earlier* first.
+    """
+    values.update(status=status, updated_at=now)
+    if any(isinstance(v, ClauseElement) for v in values.values()):  # SQL, not plain values
+        conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
+    else:
+        conn.execute(_SET_STATUS, {**values, "message_row": message_id})
+    event = {"message_id": message_id, "status": status, "detail": detail, "at": now}
+    if earlier is None:
+        conn.execute(_INSERT_EVENT, event)
+    else:
+        first = {"message_id": message_id, "status": earlier, "detail": None, "at": now}
+        conn.execute(_INSERT_EVENT, [first, event])
 
 
 def save_conversation(
@@ -346,17 +366,28 @@ def save_conversation(
     tags: list[str],
     paused_until: datetime | None,
 ) -> None:
-    conn.execute(
-        update(threads)
-        .where(threads.c.id == thread.id)
-        .values(
-            state=state,
-            state_expires_at=state_expires_at,
-            saved=json.dumps(saved, ensure_ascii=False, sort_keys=True),
-            tags=json.dumps(sorted(set(tags)), ensure_ascii=False),
-            paused_until=paused_until,
-        )
-    )
+    """Store the thread's conversation state; nothing is written when *thread* has it already."""
+    tag_list = sorted(set(tags))
+    if (
+        state == thread.state
+        and state_expires_at == thread.state_expires_at
+        and saved == thread.saved
+        and tag_list == thread.tags
+        and paused_until == thread.paused_until
+    ):
+        return
+    values = {
+        "thread_row": thread.id,
+        "state": state,
+        "state_expires_at": state_expires_at,
+        "saved": json.dumps(saved, ensure_ascii=False, sort_keys=True),
+        "tags": json.dumps(tag_list, ensure_ascii=False),
+        "paused_until": paused_until,
+    }
+    conn.execute(_SAVE_CONVERSATION, values)
+
+
+_SAVE_CONVERSATION = update(threads).where(threads.c.id == bindparam("thread_row"))
 
 
 def last_replies_by_rule(conn: Connection, thread_id: int) -> dict[str, datetime]:
