@@ -105,3 +105,19 @@ def test_callback_answer_does_not_wait_for_the_provider(voximplant_live):
     second = post_callback(url, sms_callback(106, "order 9"))
     assert second.elapsed.total_seconds() < 2.5
     assert second.json()["accepted"] == 1
+
+
+def test_several_people_are_sent_to_at_once_and_each_in_order(voximplant_live):
+    url, services, fake = voximplant_live
+    others = ["447700900101", "447700900102", "447700900103"]
+    fake.answer_late_next(0.4, n=6)
+    elements = [sms_callback(400 + n, f"order {n}") for n in (1, 2, 3)]
+    elements += [sms_callback(410 + i, "order 7", source=other) for i, other in enumerate(others)]
+    assert post_callback(url, *elements).status_code == 200
+    # Answers are held, so two requests open at once can only mean concurrent sends.
+    wait_until(lambda: fake.in_flight >= 2, timeout=10)
+    wait_until(lambda: len(fake.sent) == 6, timeout=20)
+    to_them = [r.params["sms_body"] for r in fake.sent if r.params["destination"] == THEIRS]
+    assert to_them == [f"Order {n} is on its way, {THEIRS}." for n in (1, 2, 3)]
+    assert sorted(r.params["destination"] for r in fake.sent) == sorted([THEIRS] * 3 + others)
+    wait_until(lambda: all(m.status == "sent" for m in outbound(services)) and outbound(services))
