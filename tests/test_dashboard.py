@@ -292,6 +292,9 @@ def test_inbox_marks_threads_left_unanswered_and_filters_them(operator, live, ru
     assert len(marks) == 8
     filtered = operator.get("/dashboard/", params={"needs": "human"}).text
     assert list(inbox_marks(filtered)) == needing
+    for number, thread_id in by_number.items():
+        thread_page = operator.get(f"/dashboard/threads/{thread_id}").text
+        assert ("needs a human" in thread_page) == (number in needing), number
     assert "Only threads that need a human" in filtered
     send("02", "hours")  # answered now: the mark goes
     filtered = operator.get("/dashboard/", params={"needs": "human"}).text

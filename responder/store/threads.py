@@ -145,7 +145,9 @@ def find_thread(conn: Connection, our_number: str, their_number: str) -> Thread 
 
 
 def find_thread_by_id(conn: Connection, thread_id: int) -> Thread | None:
-    row = conn.execute(select(threads).where(threads.c.id == thread_id)).first()
+    """The thread with *thread_id*, with whether it was left unanswered, as the inbox shows it."""
+    query = select(threads, _unanswered().label("unanswered")).where(threads.c.id == thread_id)
+    row = conn.execute(query).first()
     return _thread(row) if row else None
 
 
