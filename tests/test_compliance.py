@@ -25,6 +25,7 @@ OTHER_OURS = "447443332219"
 def test_stop_blocks_rule_replies(start_site):
     site = start_site()
     site.text("hours")
+    site.settle()  # answered before the STOP; a reply still waiting would be withheld
     site.text(" Stop! ")
     site.text("hours")
     site.text("order 12")
@@ -102,6 +103,7 @@ def test_yes_is_an_ordinary_word_when_not_opted_out(start_site):
 def test_help_is_answered_even_when_opted_out(start_site):
     site = start_site()
     site.text("help")
+    site.settle()
     site.text("STOP")
     site.text("Info")
     site.text("hours")
