@@ -13,7 +13,7 @@ from click.testing import Result
 from sqlalchemy import func, select
 
 from responder import create_app
-from responder.compliance.optout import opt_out
+from responder.compliance.optout import Keyword, change_consent
 from responder.config import Config
 from responder.store.db import make_engine
 from responder.store.tables import broadcasts, messages, threads
@@ -92,7 +92,9 @@ def opt_out_of(config: Config, their_number: str) -> None:
     app = create_app(config, start_sender=False)
     services = app.extensions["responder"]
     with services.engine.begin() as conn:
-        opt_out(conn, config.compliance, SENDER, their_number, "STOP", services.clock())
+        change_consent(
+            conn, config.compliance, Keyword.OPT_OUT, SENDER, their_number, "STOP", services.clock()
+        )
     services.engine.dispose()
 
 

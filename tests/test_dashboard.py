@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 from responder import create_app
-from responder.compliance.optout import opt_out
+from responder.compliance.optout import Keyword, change_consent
 from responder.config import Config
 from responder.errors import ConfigError
 from responder.migrations import upgrade
@@ -441,7 +441,9 @@ def test_hand_reply_to_an_opted_out_number_is_refused(operator, live):
     url, services = live
     deliver(url, sms_callback(42, "hours"))
     with services.engine.begin() as conn:
-        opt_out(conn, services.config.compliance, OUR, THEIRS, "STOP", services.clock())
+        change_consent(
+            conn, services.config.compliance, Keyword.OPT_OUT, OUR, THEIRS, "STOP", services.clock()
+        )
     thread_id = thread_ids(operator.get("/dashboard/").text)[0]
     operator.get(f"/dashboard/threads/{thread_id}")
     response = operator.post(f"/dashboard/threads/{thread_id}/reply", {"text": "Still there?"})

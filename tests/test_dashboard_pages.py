@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from responder import create_app
-from responder.compliance.optout import opt_in, opt_out
+from responder.compliance.optout import Keyword, change_consent
 from responder.dashboard.chart import daily_chart, last_days
 from responder.secret import Secret
 from responder.store.tables import consent_ledger, messages, opt_outs, threads
@@ -40,9 +40,9 @@ def test_optouts_page_lists_who_is_out_and_every_ledger_entry(operator, live):
     settings = services.config.compliance
     now = services.clock()
     with services.engine.begin() as conn:
-        opt_out(conn, settings, OUR, "447700900101", "STOP please", now)
-        opt_out(conn, settings, OUR, "447700900102", "Unsubscribe", now)
-        opt_in(conn, settings, OUR, "447700900102", "START", now)
+        change_consent(conn, settings, Keyword.OPT_OUT, OUR, "447700900101", "STOP please", now)
+        change_consent(conn, settings, Keyword.OPT_OUT, OUR, "447700900102", "Unsubscribe", now)
+        change_consent(conn, settings, Keyword.OPT_IN, OUR, "447700900102", "START", now)
     page = html.unescape(operator.get("/dashboard/optouts").text)
     listed, ledger = page.split("Consent ledger")
     assert "+447700900101" in listed

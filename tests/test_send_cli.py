@@ -11,7 +11,7 @@ from click.testing import Result
 from sqlalchemy import select
 
 from responder import create_app
-from responder.compliance.optout import opt_out
+from responder.compliance.optout import Keyword, change_consent
 from responder.config import Config
 from responder.store.db import make_engine
 from responder.store.tables import messages, outbox, threads
@@ -105,7 +105,9 @@ def test_an_opted_out_number_gets_nothing(send_config, fakes):
     app = create_app(send_config, start_sender=False)
     services = app.extensions["responder"]
     with services.engine.begin() as conn:
-        opt_out(conn, send_config.compliance, OUR, THEIRS, "STOP", services.clock())
+        change_consent(
+            conn, send_config.compliance, Keyword.OPT_OUT, OUR, THEIRS, "STOP", services.clock()
+        )
     services.engine.dispose()
 
     result = send(send_config, "--from", OUR, "--to", THEIRS, "Hello again")

@@ -97,26 +97,3 @@ def change_consent(
     )
     return ConsentChange(ledger_id, added and not opted_out, tuple(cancelled))
 
-
-def opt_out(
-    conn: Connection,
-    settings: ComplianceSettings,
-    our_number: str,
-    their_number: str,
-    text: str,
-    now: datetime,
-) -> ConsentChange:
-    """Record an opt-out and fail what still waits for the number; changed=False if already out."""
-    return change_consent(conn, settings, Keyword.OPT_OUT, our_number, their_number, text, now)
-
-
-def opt_in(
-    conn: Connection,
-    settings: ComplianceSettings,
-    our_number: str,
-    their_number: str,
-    text: str,
-    now: datetime,
-) -> ConsentChange:
-    """Record an opt-in and lift the opt-out (of this number, or every number by scope)."""
-    return change_consent(conn, settings, Keyword.OPT_IN, our_number, their_number, text, now)
