@@ -123,6 +123,7 @@ def test_configured_words_and_replies(start_site):
     )
     site.text("Arrêt")  # not configured: the accent makes it another word
     site.text("aide")
+    site.settle()
     site.text("стоп")
     site.text("help")
     bodies = site.sent_bodies()
