@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
 
 from responder.errors import CallbackError
-from responder.intake import handle_batch
+from responder.intake import handle_batch, queue_batch
 from responder.quarantine import (
     Refusal,
     keep,
@@ -87,8 +87,9 @@ def _receive(route: str) -> ResponseReturnValue:
         return raw
     services = _services()
     token_checked = route == "token"
+    process = queue_batch if services.config.intake_mode == "queue" else handle_batch
     try:
-        report = handle_batch(services, raw)
+        report = process(services, raw)
     except CallbackError as exc:
         services.metrics.callbacks.labels("malformed").inc()
         _keep(refusal_of_body(exc, token_checked=token_checked), raw, route, 400)

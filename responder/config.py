@@ -18,6 +18,9 @@ from responder.secret import Secret
 DEFAULT_API_URL = "https://api.voximplant.com/platform_api"
 PROVIDERS = ("voximplant", "alphasms", "log")
 SENDER_MODES = ("web", "off")
+# inline: a callback is processed before it is answered; queue: answered once it is stored in
+# the inbox, processed right after by the sender process (see docs/delivery.md).
+INTAKE_MODES = ("inline", "queue")
 MAX_SEND_CONCURRENCY = 10  # a sender claims at most ten messages at a time
 LOG_FORMATS = ("json", "text")
 
@@ -46,6 +49,7 @@ class Config:
     api_key: Secret | None = None
     callback_token: Secret | None = None
     sender_mode: str = "web"
+    intake_mode: str = "inline"
     send_timeout_s: float = 10.0
     max_attempts: int = 6
     retry_delays_s: tuple[float, ...] = (2.0, 10.0, 60.0, 300.0, 1800.0)
@@ -402,6 +406,7 @@ class _Reader:
             api_key=api_key,
             callback_token=token,
             sender_mode=self.choice("RESPONDER_SENDER", SENDER_MODES, "web"),
+            intake_mode=self.choice("RESPONDER_INTAKE", INTAKE_MODES, "inline"),
             send_timeout_s=self.number("RESPONDER_SEND_TIMEOUT", 10.0, minimum=0.1),
             max_attempts=int(self.number("RESPONDER_MAX_ATTEMPTS", 6, minimum=1)),
             max_age_s=self.number("RESPONDER_MAX_AGE", 24 * 3600.0, minimum=60),

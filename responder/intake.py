@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,10 +20,13 @@ from responder.errors import SignatureError
 from responder.numbers import callback_number
 from responder.reasons import UNUSABLE_REPLY
 from responder.replies import queue_text
+from responder.request_ids import bound_request_id, current_request_id
 from responder.ruleset import Ruleset
 from responder.schemas import Callback, SmsItem, parse_batch
 from responder.services import Services
 from responder.signature import verify
+from responder.store.inbox import add, any_ready, record_failure, remove, take
+from responder.store.outbox import notify
 from responder.store.privacy import forget_text
 from responder.store.seen import link_message, remember
 from responder.store.threads import (
@@ -70,6 +75,7 @@ class BatchReport:
     """Per-callback outcomes and the HTTP status that sums them up."""
 
     results: list[Result] = field(default_factory=list)
+    queued: bool = False  # answered once in the inbox: message ids are not known yet
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)
@@ -83,17 +89,116 @@ class BatchReport:
         return 400
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            **{
-                o.value if o is not Outcome.DUPLICATE else "duplicates": self.count(o)
-                for o in Outcome
-            },
-            "results": [r.to_dict() for r in sorted(self.results, key=lambda r: r.index)],
+        body: dict[str, Any] = {
+            o.value if o is not Outcome.DUPLICATE else "duplicates": self.count(o) for o in Outcome
         }
+        if self.queued:
+            body["queued"] = True
+        body["results"] = [r.to_dict() for r in sorted(self.results, key=lambda r: r.index)]
+        return body
 
 
 def handle_batch(services: Services, raw: bytes) -> BatchReport:
     """Process a raw callback body; raises CallbackError when the body as a whole is unusable."""
+    report, verified = screen_batch(services, raw)
+    if not verified:
+        return report
+    ruleset = services.rules.serving()
+    for callback in verified:
+        report.results.append(store_callback(services, ruleset, callback))
+    if any(r.outcome is Outcome.ACCEPTED for r in report.results):
+        services.wakeup.set()
+    return report
+
+
+def queue_batch(services: Services, raw: bytes) -> BatchReport:
+    """Verify a raw callback body and keep its new callbacks in the inbox, in one transaction.
+
+    Queue mode (RESPONDER_INTAKE=queue): the answer waits for one short write, not for the
+    rules and the reply; process_inbox does the rest. Raises CallbackError like handle_batch.
+    """
+    report, verified = screen_batch(services, raw)
+    report.queued = True
+    if not verified:
+        return report
+    now = services.clock()
+    request_id = current_request_id()
+    kept: list[dict[str, Any]] = []
+    with services.engine.begin() as conn:
+        for callback in verified:
+            if not remember(conn, callback.account_id, callback.callback_id, now):
+                outcome = Outcome.DUPLICATE
+            else:
+                outcome = Outcome.ACCEPTED
+                kept.append(
+                    {
+                        "account_id": callback.account_id,
+                        "callback_id": callback.callback_id,
+                        "received_at": now,
+                        "request_id": request_id,
+                        "payload": encode_items(callback.items),
+                    }
+                )
+            report.results.append(Result(callback.index, outcome, callback_id=callback.callback_id))
+        if kept:
+            add(conn, kept)
+            if conn.dialect.name == "postgresql":
+                notify(conn)  # a worker in another process hears of it at commit
+    if kept:
+        services.inbox_wakeup.set()
+    return report
+
+
+def process_inbox(services: Services, *, limit: int = 20, budget_s: float = 0.02) -> int:
+    """Process the oldest callbacks of the inbox in one transaction; how many were taken.
+
+    Each callback runs in a savepoint: one that fails is counted and tried again later, and
+    the others are kept. The transaction ends once *budget_s* has passed, so that on SQLite
+    the callbacks being answered never wait long for the write lock.
+    """
+    now = services.clock()
+    if not any_ready(services.engine, now):
+        return 0
+    ruleset = services.rules.serving()
+    deadline = time.monotonic() + budget_s
+    taken = stored = 0
+    with services.engine.begin() as conn:
+        for item in take(conn, now, limit):
+            if taken and time.monotonic() > deadline:
+                break  # still in the inbox, for the next transaction
+            taken += 1
+            with bound_request_id(item.request_id):
+                try:
+                    with conn.begin_nested():
+                        items = decode_items(item.payload)
+                        receive_callback(
+                            conn, services, ruleset, item.account_id, item.callback_id, items, now
+                        )
+                        remove(conn, item.id)
+                    stored += 1
+                except Exception as exc:  # one bad callback must not hold up the others
+                    log.exception("queued callback %s failed", item.callback_id)
+                    record_failure(conn, item, now, f"{type(exc).__name__}: {exc}")
+    if stored:
+        services.wakeup.set()
+    return taken
+
+
+def encode_items(items: tuple[SmsItem, ...]) -> str:
+    return json.dumps(
+        [[i.source_number, i.destination_number, i.sms_body] for i in items], ensure_ascii=False
+    )
+
+
+def decode_items(payload: str) -> list[SmsItem]:
+    items = [SmsItem(*fields) for fields in json.loads(payload)]
+    if not items:
+        raise ValueError("the queued callback holds no message")
+    return items
+
+
+def screen_batch(services: Services, raw: bytes) -> tuple[BatchReport, list[Callback]]:
+    """Parse and check every element: the report of those refused, and those to store."""
     batch = parse_batch(raw)
     report = BatchReport([Result(e.index or 0, Outcome.REJECTED, e.reason) for e in batch.errors])
     verified: list[Callback] = []
@@ -103,14 +208,7 @@ def handle_batch(services: Services, raw: bytes) -> BatchReport:
             report.results.append(problem)
         else:
             verified.append(callback)
-    if not verified:
-        return report
-    ruleset = services.rules.serving()
-    for callback in verified:
-        report.results.append(store_callback(services, ruleset, callback))
-    if any(r.outcome is Outcome.ACCEPTED for r in report.results):
-        services.wakeup.set()
-    return report
+    return report, verified
 
 
 def check_callback(services: Services, callback: Callback) -> Result | None:
@@ -152,14 +250,27 @@ def store_callback(services: Services, ruleset: Ruleset, callback: Callback) -> 
     with services.engine.begin() as conn:
         if not remember(conn, callback.account_id, callback.callback_id, now):
             return Result(callback.index, Outcome.DUPLICATE, callback_id=callback.callback_id)
-        ids = [
-            receive_sms(conn, services, ruleset, item, callback.callback_id, now)
-            for item in callback.items
-        ]
-        link_message(conn, callback.account_id, callback.callback_id, ids[0])
+        ids = receive_callback(
+            conn, services, ruleset, callback.account_id, callback.callback_id, callback.items, now
+        )
     return Result(
         callback.index, Outcome.ACCEPTED, callback_id=callback.callback_id, message_ids=tuple(ids)
     )
+
+
+def receive_callback(
+    conn: Connection,
+    services: Services,
+    ruleset: Ruleset,
+    account_id: int,
+    callback_id: int,
+    items: Sequence[SmsItem],
+    now: datetime,
+) -> list[int]:
+    """Receive each SMS of one callback already remembered as seen; link the callback to them."""
+    ids = [receive_sms(conn, services, ruleset, item, callback_id, now) for item in items]
+    link_message(conn, account_id, callback_id, ids[0])
+    return ids
 
 
 def receive_sms(

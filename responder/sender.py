@@ -14,6 +14,7 @@ from typing import Any
 
 from responder.compliance.sendtime import withhold_at_send
 from responder.errors import ErrorKind, ProviderError
+from responder.inbox import InboxLoop
 from responder.providers.base import OutboundSms, SendResult, SmsProvider
 from responder.request_ids import bound_request_id
 from responder.services import Services
@@ -96,7 +97,7 @@ class Sender:
     def stop(self, timeout: float | None = 30.0) -> None:
         """Ask the loop to stop after the sends in flight, and wait for it."""
         self._stop.set()
-        self.services.wakeup.set()
+        self._wake_all()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
@@ -108,6 +109,12 @@ class Sender:
         """Send until stopped; returns after the sends in flight, with unsent claims handed back."""
         log.info("sender %s started with provider %s", self.owner, self.services.provider.name)
         listening = self._listen()
+        inbox = None
+        if self.services.config.intake_mode == "queue":
+            # Queued callbacks are processed beside the sends, so replies never wait for them.
+            poll = LISTEN_IDLE_POLL_S if listening else IDLE_POLL_S
+            inbox = InboxLoop(self.services, self._stop, self.idle_poll_s or poll)
+            inbox.start()
         while not self._stop.is_set():
             try:
                 worked = self.run_once()
@@ -118,7 +125,13 @@ class Sender:
             if not worked:
                 default = LISTEN_IDLE_POLL_S if listening else IDLE_POLL_S
                 self._wait(self.idle_poll_s or default)
+        if inbox is not None:
+            inbox.join(timeout=None)
         log.info("sender %s stopped", self.owner)
+
+    def _wake_all(self) -> None:
+        self.services.wakeup.set()
+        self.services.inbox_wakeup.set()
 
     def run_once(self, limit: int = 10) -> int:
         """Claim and send what is due now; return how many messages were handled."""
@@ -477,10 +490,10 @@ class Sender:
             try:
                 with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
-                    self.services.wakeup.set()  # anything queued while we were not listening
+                    self._wake_all()  # anything queued while we were not listening
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
-                            self.services.wakeup.set()
+                            self._wake_all()
             except psycopg.Error as exc:
                 log.warning("LISTEN %s failed (%s); polling until it is back", CHANNEL, exc)
                 self._stop.wait(5.0)

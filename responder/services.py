@@ -32,6 +32,7 @@ class Services:
     rules: RulesetHolder
     provider: SmsProvider
     clock: Callable[[], datetime] = utc_now
-    wakeup: threading.Event = field(default_factory=threading.Event)
+    wakeup: threading.Event = field(default_factory=threading.Event)  # the outbox has work
+    inbox_wakeup: threading.Event = field(default_factory=threading.Event)  # queued callbacks
     sender: Sender | None = None
     metrics: Metrics = field(default_factory=Metrics)

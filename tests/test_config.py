@@ -107,3 +107,11 @@ def test_send_concurrency_is_a_whole_number_from_1_to_10(bare_env, value, proble
     assert any(
         p.startswith("RESPONDER_SEND_CONCURRENCY:") and problem in p for p in caught.value.problems
     )
+
+
+def test_intake_is_inline_unless_queue_is_asked_for(bare_env):
+    assert Config.from_env(bare_env).intake_mode == "inline"
+    assert Config.from_env({**bare_env, "RESPONDER_INTAKE": " Queue "}).intake_mode == "queue"
+    with pytest.raises(ConfigError) as caught:
+        Config.from_env({**bare_env, "RESPONDER_INTAKE": "later"})
+    assert "RESPONDER_INTAKE: must be one of inline, queue (got 'later')" in caught.value.problems

@@ -30,7 +30,7 @@ import requests
 from sqlalchemy import func, select
 
 from responder.store.db import make_engine
-from responder.store.tables import message_events, messages, outbox, seen_callbacks
+from responder.store.tables import inbox, message_events, messages, outbox, seen_callbacks
 from tests.fakes.keys import key_pair
 from tests.fakes.voximplant_api import FakeVoximplant
 from tests.support import ACCOUNT_ID, API_KEY, SALT, batch, sms_callback, wait_until
@@ -222,13 +222,16 @@ def service_env(tmp_path: Path, rules_dir: Path, database_url: str, fake: FakeVo
     return env
 
 
+@pytest.mark.parametrize("intake", ["inline", "queue"])
 def test_every_message_once_and_every_reply_sent_through_faults_and_kills(
-    tmp_path, rules_dir, database_url, fake, capsys
+    tmp_path, rules_dir, database_url, fake, capsys, intake
 ):
     fake.chaos(FAULTS, seed=20261129, stall_s=1.5, slow_s=0.2)
     logs = tmp_path / "logs"
     logs.mkdir()
-    service = Service(service_env(tmp_path, rules_dir, database_url, fake), logs)
+    env = service_env(tmp_path, rules_dir, database_url, fake)
+    env["RESPONDER_INTAKE"] = intake  # queue: answered from the inbox, processed by a sender
+    service = Service(env, logs)
     service.start_web()
     service.start_sender()
     platform = Platform(service.url)
@@ -307,6 +310,7 @@ def test_every_message_once_and_every_reply_sent_through_faults_and_kills(
                 .order_by(messages.c.id)
             ).all()
             seen = conn.execute(select(func.count()).select_from(seen_callbacks)).scalar_one()
+            unprocessed = conn.execute(select(func.count()).select_from(inbox)).scalar_one()
             details = {
                 message_id: [d or "" for d in found.split("\x1f")]
                 for message_id, found in conn.execute(
@@ -335,8 +339,9 @@ def test_every_message_once_and_every_reply_sent_through_faults_and_kills(
             return sum(mark in d for found in details.values() for d in found)
 
         summary = (
-            f"\nfault injection on {engine.dialect.name}: {CALLBACKS} callbacks in "
-            f"{len(batches)} batches, {platform.posts} posts ({platform.refused} refused or cut, "
+            f"\nfault injection on {engine.dialect.name}, {intake} intake: {CALLBACKS} callbacks "
+            f"in {len(batches)} batches, {platform.posts} posts ({platform.refused} refused or "
+            "cut, "
             f"{platform.outcomes['duplicates']} answered as duplicates); kills: "
             f"{dict(kills)} ({mid_send} with a request in flight); faults injected: "
             f"{dict(fake.injected)}; provider requests: {len(fake.requests)}; inbound stored: "
@@ -353,6 +358,7 @@ def test_every_message_once_and_every_reply_sent_through_faults_and_kills(
         assert sorted(cid for cid, _ in inbound) == [9000 + i for i in range(1, CALLBACKS + 1)]
         assert all(n == 1 for _, n in inbound), "an inbound message was stored twice"
         assert seen == CALLBACKS
+        assert unprocessed == 0
         assert [r.status for r in replies] == ["sent"] * CALLBACKS
         expected = {f"Order {i} is on its way, {their_number(i)}." for i in range(1, CALLBACKS + 1)}
         assert set(gateway) == expected, "a reply never reached the gateway"

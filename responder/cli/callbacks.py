@@ -1,4 +1,4 @@
-"""`responder callbacks`: the refused callback requests kept in quarantine, and replaying them."""
+"""`responder callbacks`: refused requests kept in quarantine, replaying them, and the inbox."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from flask.cli import with_appcontext
 
 from responder.cli.context import services
 from responder.quarantine import ReplayError, replay
+from responder.store.db import reading
+from responder.store.inbox import MAX_ATTEMPTS, parked, retry_parked, summary
 from responder.store.quarantine import (
     QuarantinedCallback,
     count_quarantined,
@@ -19,7 +21,7 @@ from responder.store.quarantine import (
 
 @click.group()
 def callbacks() -> None:
-    """Callback requests that failed verification or parsing."""
+    """Callback requests that failed verification or parsing; callbacks queued in the inbox."""
 
 
 def _when(kept: QuarantinedCallback) -> str:
@@ -108,3 +110,31 @@ def replay_one(quarantine_id: int) -> None:
         )
         raise SystemExit(1)
     click.echo(f"callback {kept.id} replayed: {counts}")
+
+
+@callbacks.command("inbox")
+@click.option("--retry", is_flag=True, help="Try the parked callbacks again.")
+@with_appcontext
+def inbox_status(retry: bool) -> None:
+    """Callbacks answered in queue mode and not processed yet; those parked after failing."""
+    engine = services().engine
+    if retry:
+        click.echo(f"{retry_parked(engine)} parked callback(s) will be tried again")
+        return
+    with reading(engine) as conn:
+        found = summary(conn)
+        stuck = parked(conn)
+    click.echo(f"inbox: {found.waiting} waiting, {found.parked} parked")
+    if found.oldest is not None:
+        age = (services().clock() - found.oldest).total_seconds()
+        click.echo(f"oldest: received {age:.0f} s ago")
+    for row in stuck:
+        click.echo(
+            f"parked: callback {row.callback_id} of account {row.account_id}, failed "
+            f"{row.attempts} times; last error: {row.last_error}"
+        )
+    if stuck:
+        click.echo(
+            f"(parked after {MAX_ATTEMPTS} failed attempts; `responder callbacks inbox --retry` "
+            "tries them again)"
+        )

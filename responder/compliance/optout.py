@@ -96,4 +96,3 @@ def change_consent(
         conn, our_number if settings.scope == "number" else None, their_number, now
     )
     return ConsentChange(ledger_id, added and not opted_out, tuple(cancelled))
-

@@ -15,6 +15,7 @@ from responder.store.threads import set_message_status
 
 # PostgreSQL channel a commit that queued something notifies; senders in other processes LISTEN.
 CHANNEL = "responder_outbox"
+_NOTIFY = text("SELECT pg_notify(:channel, '')")
 # The gate every send passes (pacing.ALL): its strikes count rate limits in a row.
 ALL_GATE = "*"
 
@@ -50,9 +51,13 @@ def enqueue(
         .returning(outbox.c.id)
     ).scalar_one()
     if conn.dialect.name == "postgresql":
-        # Delivered when (and only if) this transaction commits; repeats in it are folded.
-        conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+        notify(conn)
     return outbox_id
+
+
+def notify(conn: Connection) -> None:
+    """Wake every PostgreSQL sender at commit: there is work (repeats in a transaction fold)."""
+    conn.execute(_NOTIFY, {"channel": CHANNEL})
 
 
 def claim_due(

@@ -122,6 +122,23 @@ seen_callbacks = Table(
     PrimaryKeyConstraint("account_id", "callback_id"),
 )
 
+# Callbacks acknowledged in queue mode (RESPONDER_INTAKE=queue) and not yet processed: each row
+# is deleted in the transaction that stores its messages. Its seen_callbacks row is written with
+# it, so a redelivery is a duplicate from the moment the first delivery was answered.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, nullable=False),
+    Column("callback_id", BigInteger, nullable=False),
+    _at("received_at", nullable=False),
+    Column("request_id", String(64)),
+    Column("payload", Text, nullable=False),  # JSON: the callback's verified SMS items
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    _at("not_before"),  # after a failed attempt: not tried again before this time
+    Column("last_error", Text),
+)
+
 outbox = Table(
     "outbox",
     metadata,

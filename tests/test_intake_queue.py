@@ -1,0 +1,185 @@
+"""Queue mode (RESPONDER_INTAKE=queue): a callback is answered once it is in the inbox.
+
+The answer waits for one short write; the rules, the thread and the reply come right after, in
+the sender's process. Nothing answered is lost when no sender runs, a redelivery is a
+duplicate from the first answer on, and a callback that cannot be processed is parked (with its
+error) without holding up the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import func, select, update
+
+from responder import create_app
+from responder.config import Config
+from responder.intake import process_inbox
+from responder.services import Services
+from responder.store.inbox import MAX_ATTEMPTS
+from responder.store.tables import inbox, messages, seen_callbacks
+from tests.processes import config_env, responder, sender_worker
+from tests.support import (
+    THEIRS,
+    invoke_cli,
+    outbound_messages,
+    post_callback,
+    serve,
+    sms_callback,
+    voximplant_config,
+    wait_until,
+)
+
+
+class Site:
+    """The app in queue mode on loopback; with or without its sender (and so its inbox loop)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config.with_changes(intake_mode="queue")
+        self.services: Services | None = None
+        self.url = ""
+        self._serving: object = None
+
+    def start(self, *, start_sender: bool = True, **changes: object) -> Services:
+        app = create_app(self.config.with_changes(**changes), start_sender=start_sender)
+        self.services = app.extensions["responder"]
+        self._serving = serve(app)
+        self.url = self._serving.__enter__()  # type: ignore[attr-defined]
+        return self.services
+
+    def post(self, *elements: dict) -> requests.Response:
+        return post_callback(self.url, *elements)
+
+    def count(self, table, *where) -> int:
+        assert self.services is not None
+        with self.services.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+
+    def inbound(self) -> list:
+        assert self.services is not None
+        with self.services.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(messages).where(messages.c.direction == "in").order_by(messages.c.id)
+                )
+            )
+
+    def close(self) -> None:
+        if self.services is not None:
+            if self.services.sender is not None:
+                self.services.sender.stop()
+            self._serving.__exit__(None, None, None)  # type: ignore[attr-defined]
+            self.services.rules.stop()
+            self.services.engine.dispose()
+
+
+@pytest.fixture
+def site(config: Config) -> Iterator[Site]:
+    found = Site(config)
+    yield found
+    found.close()
+
+
+def test_a_callback_is_answered_from_the_inbox_then_stored_and_replied_to(site, fake_api):
+    site.config = voximplant_config(site.config, fake_api.url)
+    site.start()
+    answer = site.post(sms_callback(501, "hours"))
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["accepted"] == 1
+    assert body["queued"] is True
+    assert "message_ids" not in body["results"][0]  # not processed yet when answered
+
+    sent = wait_until(lambda: [r for r in fake_api.requests if r.method == "SendSmsMessage"])
+    assert sent[0].params["sms_body"] == "We are open 9:00-17:00, Monday to Friday."
+    (message,) = site.inbound()
+    assert (message.callback_id, message.text, message.rule_id) == (501, "hours", "hours")
+    assert message.status == "handled"
+    assert site.count(inbox) == 0
+    with site.services.engine.connect() as conn:
+        linked = conn.execute(select(seen_callbacks.c.message_id)).scalar_one()
+    assert linked == message.id
+
+
+def test_answered_callbacks_wait_for_a_sender_and_redeliveries_are_duplicates(site, config):
+    site.start(start_sender=False)  # the web process only, as with RESPONDER_SENDER=off
+    first = site.post(sms_callback(601, "hours"), sms_callback(602, "order 42"))
+    assert first.json()["accepted"] == 2
+    again = site.post(sms_callback(602, "order 42"))
+    assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 1)
+    assert site.count(inbox) == 2
+    assert site.inbound() == []
+
+    env = config_env(site.config, RESPONDER_INTAKE="queue", RESPONDER_SENDER="off")
+    status = responder(env, "callbacks", "inbox")
+    assert status.returncode == 0, status.stderr
+    assert "inbox: 2 waiting, 0 parked" in status.stdout
+
+    with sender_worker(env):  # the Procfile's worker processes what the web answered
+        wait_until(lambda: len(site.inbound()) == 2 and site.count(inbox) == 0, timeout=20)
+    texts = [(m.callback_id, m.text) for m in site.inbound()]
+    assert texts == [(601, "hours"), (602, "order 42")]
+    replies = wait_until(lambda: outbound_messages(site.services.engine))
+    assert {r.text for r in replies} == {
+        "We are open 9:00-17:00, Monday to Friday.",
+        f"Order 42 is on its way, {THEIRS}.",
+    }
+    assert site.post(sms_callback(601, "hours")).json()["duplicates"] == 1
+
+
+def test_replies_of_one_person_keep_the_order_of_their_messages(site):
+    services = site.start(start_sender=False)
+    for n in range(1, 4):
+        site.post(sms_callback(700 + n, f"order {n}"))
+    while process_inbox(services, limit=2):  # across two transactions
+        pass
+    replies = [r.text for r in outbound_messages(services.engine)]
+    assert replies == [f"Order {n} is on its way, {THEIRS}." for n in range(1, 4)]
+
+
+def test_a_callback_that_fails_is_parked_with_its_error_and_the_rest_go_on(site, config):
+    services = site.start(start_sender=False)
+    clock = [services.clock()]
+    services.clock = lambda: clock[0]
+    site.post(sms_callback(801, "hours"))
+    site.post(sms_callback(802, "order 7"))
+    with services.engine.begin() as conn:  # damaged on disk: no message can be read from it
+        conn.execute(update(inbox).where(inbox.c.callback_id == 801).values(payload="[]"))
+
+    assert process_inbox(services) == 2
+    assert [m.callback_id for m in site.inbound()] == [802]  # not held up by the bad one
+    for _ in range(MAX_ATTEMPTS - 1):
+        assert process_inbox(services) == 0  # not due yet: it waits 1, 2, 4 ... s
+        clock[0] += timedelta(seconds=61)
+        assert process_inbox(services) == 1
+    clock[0] += timedelta(seconds=61)
+    assert process_inbox(services) == 0  # parked
+    with services.engine.connect() as conn:
+        attempts, error = conn.execute(select(inbox.c.attempts, inbox.c.last_error)).one()
+    assert attempts == MAX_ATTEMPTS
+    assert error == "ValueError: the queued callback holds no message"
+
+    shown = invoke_cli(services.config, "callbacks", "inbox")
+    assert "inbox: 1 waiting, 1 parked" in shown.output
+    assert f"callback 801 of account 1234567, failed {MAX_ATTEMPTS} times" in shown.output
+    assert "holds no message" in shown.output
+    retried = invoke_cli(services.config, "callbacks", "inbox", "--retry")
+    assert "1 parked callback(s) will be tried again" in retried.output
+    assert process_inbox(services) == 1
+    assert site.count(inbox, inbox.c.attempts == 1) == 1
+
+
+def test_a_refused_callback_is_answered_at_once_and_never_queued(site):
+    site.start(start_sender=False)
+    forged = sms_callback(901, "hours", salt="not-the-salt")
+    answer = site.post(forged)
+    assert answer.status_code == 403
+    assert "security hash" in answer.json()["error"]
+    assert site.count(inbox) == 0
+    broken = requests.post(f"{site.url}/voximplant/callback", data=b"{", timeout=10)
+    assert broken.status_code == 400
+    assert "not valid JSON" in broken.json()["error"]
+    assert site.count(inbox) == 0
