@@ -1,6 +1,8 @@
 """Where a worker's time goes under the throughput load: py-spy on each gunicorn worker.
 
-    .venv/bin/python -m bench.hotspots [SECONDS]    prints the busiest functions
+    .venv/bin/python -m bench.hotspots [SECONDS] [NAME=VALUE ...]    prints the busiest functions
+
+NAME=VALUE settings are added to the service's environment, e.g. RESPONDER_INTAKE=queue.
 
 Samples only threads that hold the GIL, so the shares are of Python's working time, not of
 waiting. py-spy comes with `pip install -e '.[bench]'`.
@@ -27,10 +29,12 @@ def _py_spy() -> str:
     return found
 
 
-def record(workdir: Path, seconds: float) -> tuple[list[Path], dict[str, float]]:
+def record(
+    workdir: Path, seconds: float, settings: dict[str, str]
+) -> tuple[list[Path], dict[str, float]]:
     """Profile the service's workers during one wrk run; return the raw stack files."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = callbacks.responder_env(workdir)
+    env = {**callbacks.responder_env(workdir), **settings}
     callbacks.prepare_database(env, workdir)
     body_template = workdir / "body.json"
     body_template.write_text(callbacks.template())
@@ -94,8 +98,9 @@ def summarise(files: list[Path], top: int = 40) -> str:
 
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
+    settings = dict(arg.split("=", 1) for arg in sys.argv[2:])
     with tempfile.TemporaryDirectory(prefix="responder-profile-") as tmp:
-        files, figures = record(Path(tmp), seconds)
+        files, figures = record(Path(tmp), seconds, settings)
         print(f"{figures['rate']:.0f} requests/s while profiled\n")
         print(summarise(files))
 

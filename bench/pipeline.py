@@ -7,6 +7,7 @@ The load generator (bench/loadgen.py) posts signed callbacks on a fixed schedule
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -29,6 +30,7 @@ DRAIN_S = 60.0
 
 @dataclass
 class Run:
+    intake: str  # RESPONDER_INTAKE: inline or queue
     rate: float
     seconds: float
     samples: list[loadgen.Sample]
@@ -67,8 +69,14 @@ def _drain(database: str) -> None:
         time.sleep(0.5)
 
 
-def measure(workdir: Path, loads: list[tuple[float, float]]) -> list[Run]:
-    """One server, one fake API; for each (rate, seconds) a bounded run and its figures."""
+def measure(
+    workdir: Path, loads: list[tuple[float, float]], intake: str = "inline", *, worker: bool = False
+) -> list[Run]:
+    """One server, one fake API; for each (rate, seconds) a bounded run and its figures.
+
+    *worker*: the web processes only answer (RESPONDER_SENDER=off) and a `responder sender run`
+    process of its own processes and sends, as the Procfile's `worker`.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     fake_out = workdir / "fake.json"
     credentials = workdir / "credentials.json"
@@ -86,9 +94,15 @@ def measure(workdir: Path, loads: list[tuple[float, float]]) -> list[Run]:
         if not api_url.startswith("http://127.0.0.1:"):
             raise RuntimeError(f"the fake API did not start (said {api_url!r})")
         env = callbacks.responder_env(workdir, api_url=api_url, credentials=credentials)
+        env["RESPONDER_INTAKE"] = intake
+        if worker:
+            env["RESPONDER_SENDER"] = "off"
         callbacks.prepare_database(env, workdir)
         database = f"sqlite:///{workdir / 'data' / 'responder.db'}"
-        with servers.gunicorn("responder-pipeline", "wsgi:app", env, workdir) as app:
+        with (
+            servers.gunicorn("responder-pipeline", "wsgi:app", env, workdir) as app,
+            servers.sender(env, workdir) if worker else contextlib.nullcontext(),
+        ):
             next_id = 2_000_000
             loadgen.run(app.port, rate=50, seconds=2, first_id=next_id, body=callbacks.body)
             next_id += 1000
@@ -126,6 +140,7 @@ def measure(workdir: Path, loads: list[tuple[float, float]]) -> list[Run]:
         ok = sum(1 for s in samples if s.status == 200)
         results.append(
             Run(
+                intake,
                 rate,
                 seconds,
                 samples,

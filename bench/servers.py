@@ -136,3 +136,27 @@ def gunicorn(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+
+
+@contextmanager
+def sender(env: Mapping[str, str], workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`responder sender run` (the Procfile's worker) until the block ends, then SIGTERM."""
+    inherited = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    command = [str(GUNICORN.with_name("responder")), "sender", "run"]
+    with (workdir / "sender.log").open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env={**inherited, **env, "PYTHONPATH": str(ROOT)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)

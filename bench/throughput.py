@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sqlalchemy import create_engine, func, select
 from bench import callbacks, servers
 from bench.machine import ROOT
 from bench.stats import median, spread
-from responder.store.tables import messages
+from responder.store.tables import inbox, messages
 
 CONNECTIONS = 16
 LUA = ROOT / "bench" / "wrk.lua"
@@ -38,6 +39,18 @@ class Rounds:
 
 
 @dataclass
+class Drain:
+    """The queue-mode backlog left by the rounds, worked off afterwards by one worker."""
+
+    callbacks: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.callbacks / self.seconds if self.seconds else float("nan")
+
+
+@dataclass
 class Result:
     seconds: float
     rounds: int
@@ -47,6 +60,9 @@ class Result:
     wrapped: int
     ratios: list[float]
     intake: Rounds
+    queue: Rounds
+    queue_ratios: list[float]
+    drain: Drain
 
 
 def _ms(value: str, unit: str) -> float:
@@ -106,6 +122,14 @@ def measure(workdir: Path, *, rounds: int, seconds: float, warmup_s: float) -> R
     # The same service with no sender thread (RESPONDER_SENDER=off): the callback path alone.
     intake_env = {**callbacks.responder_env(workdir / "intake"), "RESPONDER_SENDER": "off"}
     callbacks.prepare_database(intake_env, workdir / "intake")
+    # Queue mode's web tier: it answers once a callback is in the inbox, and (RESPONDER_SENDER
+    # off) no worker runs beside it, as when the Procfile's worker has a machine of its own.
+    queue_env = {
+        **callbacks.responder_env(workdir / "queue"),
+        "RESPONDER_SENDER": "off",
+        "RESPONDER_INTAKE": "queue",
+    }
+    callbacks.prepare_database(queue_env, workdir / "queue")
     # The baseline gets a valid service environment too: gunicorn.conf.py checks it, and so
     # all run with the same gunicorn settings and log class.
     bare_env = callbacks.responder_env(workdir / "bare")
@@ -115,15 +139,18 @@ def measure(workdir: Path, *, rounds: int, seconds: float, warmup_s: float) -> R
     next_id = 1_000_000
     service = Rounds("responder")
     intake = Rounds("responder, sender off")
+    queue = Rounds("responder, queue intake, web only")
     bare = Rounds("bare Flask")
     wrapped = 0
     ratios: list[float] = []
+    queue_ratios: list[float] = []
     with (
         servers.gunicorn("responder", "wsgi:app", env, workdir) as app,
         servers.gunicorn("intake", "wsgi:app", intake_env, workdir / "intake") as app_intake,
+        servers.gunicorn("queue", "wsgi:app", queue_env, workdir / "queue") as app_queue,
         servers.gunicorn("bare", "bench.bare_app:app", bare_env, workdir) as base,
     ):
-        plan = [(app, service), (app_intake, intake), (base, bare)]
+        plan = [(app, service), (app_intake, intake), (app_queue, queue), (base, bare)]
 
         def run(server: servers.Server, seconds: float) -> dict[str, float]:
             nonlocal next_id, wrapped
@@ -157,30 +184,58 @@ def measure(workdir: Path, *, rounds: int, seconds: float, warmup_s: float) -> R
                     flush=True,
                 )
             ratios.append(rates[service.name] / rates[bare.name])
+            queue_ratios.append(rates[queue.name] / rates[bare.name])
         for server, rounds_of in plan:
             rounds_of.rss_mib = server.worker_rss_mib()
+    drain = drain_inbox(queue_env, workdir / "queue")
     engine = create_engine(f"sqlite:///{workdir / 'data' / 'responder.db'}")
     with engine.connect() as conn:
         stored = conn.execute(
             select(func.count()).select_from(messages).where(messages.c.direction == "in")
         ).scalar_one()
     engine.dispose()
-    return Result(seconds, rounds, service, bare, stored, wrapped, ratios, intake)
+    return Result(
+        seconds, rounds, service, bare, stored, wrapped, ratios, intake, queue, queue_ratios, drain
+    )
+
+
+def _inbox_count(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(inbox)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def drain_inbox(env: dict[str, str], workdir: Path, limit_s: float = 900.0) -> Drain:
+    """Start one `responder sender run` on the queue's backlog; time it until the inbox is empty."""
+    url = f"sqlite:///{workdir / 'data' / 'responder.db'}"
+    waiting = _inbox_count(url)
+    started = time.monotonic()
+    with servers.sender(env, workdir):
+        while _inbox_count(url) and time.monotonic() - started < limit_s:
+            time.sleep(0.5)
+    left = _inbox_count(url)
+    return Drain(waiting - left, time.monotonic() - started)
 
 
 def report(result: Result, machine: str) -> str:
     s, b = result.service, result.bare
     ratio = median(s.rates) / median(b.rates)
     verdict = "met" if ratio >= 0.6 else "MISSED"
+    q, drain = result.queue, result.drain
+    queue_ratio = median(q.rates) / median(b.rates)
     rows = []
-    for r in (s, result.intake, b):
+    for r in (s, result.intake, q, b):
         rows.append(
             f"| {r.name} | {median(r.rates):.0f} | {spread(r.rates)} | "
             f"{median(r.p50_ms):.1f} | {median(r.p99_ms):.1f} | {median(r.cpu_ms):.2f} | "
             f"{r.non_2xx} |"
         )
     rss = [
-        f"| {r.name} | {' / '.join(f'{v:.0f}' for v in r.rss_mib)} |" for r in (s, result.intake, b)
+        f"| {r.name} | {' / '.join(f'{v:.0f}' for v in r.rss_mib)} |"
+        for r in (s, result.intake, q, b)
     ]
     return "\n".join(
         [
@@ -192,7 +247,10 @@ def report(result: Result, machine: str) -> str:
             "with the rules in `bench/rules/`, verifies every callback's hash "
             "(`VOXIMPLANT_CALLBACK_SALT`, `VOXIMPLANT_API_KEY`), and its sender thread sends "
             "each reply through the `log` provider; JSON log lines (the default). *Sender off* "
-            "is the same service with `RESPONDER_SENDER=off`: the callback path alone. The "
+            "is the same service with `RESPONDER_SENDER=off`: the callback path alone. *Queue "
+            "intake, web only* is `RESPONDER_INTAKE=queue` with `RESPONDER_SENDER=off` and no "
+            "worker during the rounds: the web tier answers once a callback is in the inbox, "
+            "as when the Procfile's `worker` runs on a machine of its own. The "
             "baseline "
             "is `bench/bare_app.py`, one Flask route that reads the body and answers 200, "
             "under the same gunicorn settings.",
@@ -200,7 +258,8 @@ def report(result: Result, machine: str) -> str:
             f"Load: `wrk -t1 -c{CONNECTIONS}` from its own process on 127.0.0.1, posting batches "
             "of one signed `sms_inbound` callback, each with a new callback id, from 1,000 "
             f"sender numbers (`bench/wrk.lua`). {result.rounds} rounds of {result.seconds:g} s "
-            "per app, interleaved (service, sender off, baseline, then backwards, ...), "
+            "per app, interleaved (service, sender off, queue, baseline, then backwards, "
+            "...), "
             "after a warm-up "
             "run of each. Spread is the lowest and highest round.",
             "",
@@ -217,6 +276,16 @@ def report(result: Result, machine: str) -> str:
             "of the gunicorn workers during a round over its requests, the service's including "
             "its sender thread's work for the replies: a cost that a busy machine inflates less "
             "than it cuts the rate.",
+            "",
+            f"**Queue intake / baseline: {queue_ratio:.0%}** (median of the rounds' ratios "
+            f"{median(result.queue_ratios):.0%}, spread "
+            f"{spread(result.queue_ratios, '{:.0%}')}). Target ≥ 60%: "
+            f"{'met' if queue_ratio >= 0.6 else 'MISSED'}. The backlog those rounds left, "
+            f"{drain.callbacks:,} callbacks, took one `responder sender run` "
+            f"{drain.seconds:.0f} s afterwards ({drain.rate:.0f} callbacks/s, each stored, "
+            "decided and its reply queued; the replies are sent by the `log` provider): "
+            "what the whole service keeps up with on this machine, against what its web tier "
+            "takes in.",
             "",
             "Memory: RSS per gunicorn worker (MiB) right after the throughput runs.",
             "",

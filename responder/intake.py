@@ -149,7 +149,7 @@ def queue_batch(services: Services, raw: bytes) -> BatchReport:
     return report
 
 
-def process_inbox(services: Services, *, limit: int = 20, budget_s: float = 0.02) -> int:
+def process_inbox(services: Services, *, limit: int = 20, budget_s: float = 0.004) -> int:
     """Process the oldest callbacks of the inbox in one transaction; how many were taken.
 
     Each callback runs in a savepoint: one that fails is counted and tried again later, and

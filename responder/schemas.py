@@ -42,6 +42,11 @@ class _SmsItemSchema(Schema):
     sms_body = fields.String(required=True, validate=validate.Length(max=10000))
 
 
+# Built once: a schema's construction copies its fields, which costs more than a load.
+_CALLBACK = _CallbackSchema()
+_SMS_ITEM = _SmsItemSchema()
+
+
 @dataclass(frozen=True)
 class SmsItem:
     source_number: str
@@ -112,7 +117,7 @@ def parse_callback(index: int, element: Any) -> Callback:
         # One guide spells the id in camelCase; every schema uses snake_case.
         element = {**element, "callback_id": element["callbackId"]}
     try:
-        head = _CallbackSchema().load(element)
+        head = _CALLBACK.load(element)
     except ValidationError as exc:
         raise CallbackError(f"{where}: {_describe(exc.messages)}", index) from None
     items: tuple[SmsItem, ...] = ()
@@ -146,7 +151,7 @@ def _sms_items(payload: Any, where: str, index: int) -> tuple[SmsItem, ...]:
         if not isinstance(element, dict):
             raise CallbackError(f"{at}: expected an object (got {_kind(element)})", index)
         try:
-            item = _SmsItemSchema().load(element)
+            item = _SMS_ITEM.load(element)
         except ValidationError as exc:
             raise CallbackError(f"{at}: {_describe(exc.messages)}", index) from None
         items.append(SmsItem(**item))

@@ -7,7 +7,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, Response, render_template
+from flask import Flask, Request, Response, render_template
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -37,8 +38,18 @@ def init_app(app: Flask) -> None:
         # read before a form post changed it, losing that post's message.
         SESSION_REFRESH_EACH_REQUEST=False,
     )
+    app.session_interface = DashboardSessions()
     app.extensions["responder.dashboard.limiter"] = auth.LoginLimiter()
     app.register_blueprint(bp)
+
+
+class DashboardSessions(SecureCookieSessionInterface):
+    """Only the dashboard has sessions: callbacks and probes never read or sign a cookie."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path != bp.url_prefix and not request.path.startswith(f"{bp.url_prefix}/"):
+            return None  # Flask hands the request a null session
+        return super().open_session(app, request)
 
 
 @bp.app_template_global()
