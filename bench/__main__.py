@@ -17,6 +17,9 @@ from bench.machine import describe
 
 PARTS = ("throughput", "latency", "writers", "rules", "database")
 PG_URL = os.environ.get("RESPONDER_BENCH_DATABASE_URL", database.PG_URL)
+# Intake modes and sender places of the latency part: the default, then queue mode in the web
+# workers and with the Procfile's worker beside them.
+LAYOUTS = (("inline", False), ("queue", False), ("queue", True))
 
 
 def emit(title: str, body: str, *, write: bool) -> None:
@@ -57,7 +60,11 @@ def main() -> None:
             machine = describe()
             # The light load first: a backlog left by the heavy one would delay its replies.
             loads = [(20, 3 if quick else 30), (60, 3 if quick else 30), (200, 5 if quick else 60)]
-            runs = pipeline.measure(workdir / "pipeline", loads)
+            runs = [
+                run
+                for n, (intake, worker) in enumerate(LAYOUTS)
+                for run in pipeline.measure(workdir / f"pipeline-{n}", loads, intake, worker=worker)
+            ]
             emit("Acknowledgement latency", pipeline.report_ack(runs, machine), write=write)
             emit("Callback to reply", pipeline.report_reply(runs, machine), write=write)
         if "writers" in parts:

@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 # (PostgreSQL senders LISTEN instead), a LISTEN connection that is down, a clock that jumped.
 IDLE_POLL_S = 0.5
 LISTEN_IDLE_POLL_S = 5.0
+# On SQLite, the inbox is read this often for callbacks answered by another process: one
+# indexed read, and a reply waits for it.
+INBOX_POLL_S = 0.05
 # Wait for a per-number send slot at most this long while holding the claim; later slots
 # put the message back in the queue, due at its slot.
 MAX_SLOT_WAIT_S = 5.0
@@ -112,7 +115,7 @@ class Sender:
         inbox = None
         if self.services.config.intake_mode == "queue":
             # Queued callbacks are processed beside the sends, so replies never wait for them.
-            poll = LISTEN_IDLE_POLL_S if listening else IDLE_POLL_S
+            poll = LISTEN_IDLE_POLL_S if listening else INBOX_POLL_S
             inbox = InboxLoop(self.services, self._stop, self.idle_poll_s or poll)
             inbox.start()
         while not self._stop.is_set():
