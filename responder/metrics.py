@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Select, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from responder.store.db import reading
+from responder.store.inbox import summary
 from responder.store.rows import utc
 from responder.store.tables import message_events, messages, metadata, outbox
 
@@ -172,6 +173,7 @@ class DatabaseCollector(Collector):
             ).one()
             consent = list(_consent_gauges(conn))
             recent = list(_recent_reply_gauges(conn, now))
+            queued = summary(conn)
         yield _pause_gauge(services, now)
         gauge = GaugeMetricFamily("responder_outbox_depth", "Messages waiting in the outbox.")
         gauge.add_metric([], depth)
@@ -183,6 +185,18 @@ class DatabaseCollector(Collector):
         oldest_at = utc(oldest)
         age.add_metric([], 0 if oldest_at is None else (now - oldest_at).total_seconds())
         yield age
+        waiting = GaugeMetricFamily(
+            "responder_inbox_depth",
+            "Callbacks answered in queue mode and not processed yet, parked ones included.",
+        )
+        waiting.add_metric([], queued.waiting)
+        yield waiting
+        parked = GaugeMetricFamily(
+            "responder_inbox_parked",
+            "Queued callbacks parked after failing; `responder callbacks inbox --retry`.",
+        )
+        parked.add_metric([], queued.parked)
+        yield parked
         yield from recent
         yield from consent
 

@@ -162,6 +162,9 @@ def test_a_callback_that_fails_is_parked_with_its_error_and_the_rest_go_on(site,
     assert attempts == MAX_ATTEMPTS
     assert error == "ValueError: the queued callback holds no message"
 
+    metrics = requests.get(f"{site.url}/metrics", timeout=10).text
+    assert "responder_inbox_depth 1.0" in metrics
+    assert "responder_inbox_parked 1.0" in metrics
     shown = invoke_cli(services.config, "callbacks", "inbox")
     assert "inbox: 1 waiting, 1 parked" in shown.output
     assert f"callback 801 of account 1234567, failed {MAX_ATTEMPTS} times" in shown.output
