@@ -10,6 +10,7 @@ from typing import TextIO
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
+from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 
 from responder.compliance.rulecheck import check_configured_words
@@ -51,6 +52,7 @@ def create_app(
         rules=rules,
         provider=make_provider(config),
         metrics=Metrics(config.metrics_dir),
+        inbox_engine=_inbox_engine(config, engine),
     )
     app.extensions["responder"] = services
 
@@ -70,6 +72,14 @@ def create_app(
         services.sender = Sender(services)
         services.sender.start()
     return app
+
+
+def _inbox_engine(config: Config, engine: Engine) -> Engine | None:
+    """Queue mode's inbox file on SQLite; also when one is left from an earlier run in it."""
+    from responder.store.inbox import inbox_engine
+
+    separate = inbox_engine(engine, config.data_dir, create=config.intake_mode == "queue")
+    return None if separate is engine else separate
 
 
 def _register_errors(app: Flask) -> None:

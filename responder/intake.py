@@ -25,7 +25,7 @@ from responder.ruleset import Ruleset
 from responder.schemas import Callback, SmsItem, parse_batch
 from responder.services import Services
 from responder.signature import verify
-from responder.store.inbox import add, any_ready, record_failure, remove, take
+from responder.store.inbox import Queued, add, any_ready, finish, take
 from responder.store.outbox import notify
 from responder.store.privacy import forget_text
 from responder.store.seen import link_message, remember
@@ -116,6 +116,8 @@ def queue_batch(services: Services, raw: bytes) -> BatchReport:
 
     Queue mode (RESPONDER_INTAKE=queue): the answer waits for one short write, not for the
     rules and the reply; process_inbox does the rest. Raises CallbackError like handle_batch.
+    A redelivery is answered as a duplicate while the first delivery waits in the inbox;
+    after it was processed, the database's seen-callback key drops it when processed.
     """
     report, verified = screen_batch(services, raw)
     report.queued = True
@@ -123,65 +125,72 @@ def queue_batch(services: Services, raw: bytes) -> BatchReport:
         return report
     now = services.clock()
     request_id = current_request_id()
-    kept: list[dict[str, Any]] = []
-    with services.engine.begin() as conn:
+    kept = 0
+    with services.inbox.begin() as conn:
         for callback in verified:
-            if not remember(conn, callback.account_id, callback.callback_id, now):
-                outcome = Outcome.DUPLICATE
-            else:
-                outcome = Outcome.ACCEPTED
-                kept.append(
-                    {
-                        "account_id": callback.account_id,
-                        "callback_id": callback.callback_id,
-                        "received_at": now,
-                        "request_id": request_id,
-                        "payload": encode_items(callback.items),
-                    }
-                )
+            row = {
+                "account_id": callback.account_id,
+                "callback_id": callback.callback_id,
+                "received_at": now,
+                "request_id": request_id,
+                "payload": encode_items(callback.items),
+            }
+            outcome = Outcome.ACCEPTED if add(conn, row) else Outcome.DUPLICATE
+            kept += outcome is Outcome.ACCEPTED
             report.results.append(Result(callback.index, outcome, callback_id=callback.callback_id))
-        if kept:
-            add(conn, kept)
-            if conn.dialect.name == "postgresql":
-                notify(conn)  # a worker in another process hears of it at commit
+        if kept and conn.dialect.name == "postgresql":
+            notify(conn)  # a worker in another process hears of it at commit
     if kept:
         services.inbox_wakeup.set()
     return report
 
 
 def process_inbox(services: Services, *, limit: int = 20, budget_s: float = 0.004) -> int:
-    """Process the oldest callbacks of the inbox in one transaction; how many were taken.
+    """Store, decide and queue the replies of the oldest callbacks in the inbox; how many.
 
-    Each callback runs in a savepoint: one that fails is counted and tried again later, and
-    the others are kept. The transaction ends once *budget_s* has passed, so that on SQLite
-    the callbacks being answered never wait long for the write lock.
+    They are processed in one database transaction, each in a savepoint: one that fails is
+    counted and tried again later, and the others are kept. The transaction ends once
+    *budget_s* has passed, so that it never holds SQLite's write lock for long; the callbacks
+    left are handed back for the next one.
     """
     now = services.clock()
-    if not any_ready(services.engine, now):
+    if not any_ready(services.inbox, now):
         return 0
+    taken = take(services.inbox, now, limit)
+    if not taken:
+        return 0  # another process was first
     ruleset = services.rules.serving()
     deadline = time.monotonic() + budget_s
-    taken = stored = 0
+    done: list[Queued] = []
+    failed: list[tuple[Queued, str]] = []
     with services.engine.begin() as conn:
-        for item in take(conn, now, limit):
-            if taken and time.monotonic() > deadline:
-                break  # still in the inbox, for the next transaction
-            taken += 1
+        for item in taken:
+            if done and time.monotonic() > deadline:
+                break
             with bound_request_id(item.request_id):
                 try:
                     with conn.begin_nested():
-                        items = decode_items(item.payload)
-                        receive_callback(
-                            conn, services, ruleset, item.account_id, item.callback_id, items, now
-                        )
-                        remove(conn, item.id)
-                    stored += 1
+                        _store_queued(conn, services, ruleset, item, now)
+                    done.append(item)
                 except Exception as exc:  # one bad callback must not hold up the others
                     log.exception("queued callback %s failed", item.callback_id)
-                    record_failure(conn, item, now, f"{type(exc).__name__}: {exc}")
-    if stored:
+                    failed.append((item, f"{type(exc).__name__}: {exc}"))
+    handled = {q.id for q in done} | {q.id for q, _ in failed}
+    untouched = [q for q in taken if q.id not in handled]
+    finish(services.inbox, now, done=done, failed=failed, untouched=untouched)
+    if done:
         services.wakeup.set()
-    return taken
+    return len(handled)
+
+
+def _store_queued(
+    conn: Connection, services: Services, ruleset: Ruleset, item: Queued, now: datetime
+) -> None:
+    items = decode_items(item.payload)
+    if not remember(conn, item.account_id, item.callback_id, now):
+        log.info("queued callback %s was stored before; dropped", item.callback_id)
+        return
+    receive_callback(conn, services, ruleset, item.account_id, item.callback_id, items, now)
 
 
 def encode_items(items: tuple[SmsItem, ...]) -> str:

@@ -36,3 +36,9 @@ class Services:
     inbox_wakeup: threading.Event = field(default_factory=threading.Event)  # queued callbacks
     sender: Sender | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    inbox_engine: Engine | None = None  # queue mode's inbox, when not in the database itself
+
+    @property
+    def inbox(self) -> Engine:
+        """The engine of the inbox (store/inbox.py): a SQLite file of its own, or the database."""
+        return self.inbox_engine or self.engine

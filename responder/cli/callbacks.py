@@ -117,7 +117,7 @@ def replay_one(quarantine_id: int) -> None:
 @with_appcontext
 def inbox_status(retry: bool) -> None:
     """Callbacks answered in queue mode and not processed yet; those parked after failing."""
-    engine = services().engine
+    engine = services().inbox
     if retry:
         click.echo(f"{retry_parked(engine)} parked callback(s) will be tried again")
         return

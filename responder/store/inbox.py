@@ -1,14 +1,36 @@
-"""The inbox: callbacks answered in queue mode, kept until the transaction that processes them."""
+"""The inbox: callbacks answered in queue mode, kept until a sender has processed them.
+
+With SQLite the inbox is a file of its own beside the database (`responder-inbox.db` next to
+`responder.db`): SQLite has one write lock per file, and a callback's answer must not wait for
+the transactions that store messages and record sends. With PostgreSQL it is a table of the
+database, where row locks keep the two apart.
+
+A row is leased while a sender processes it and deleted once its messages are stored. The
+database's seen-callback key decides whether a callback is stored at all, so a row processed
+twice (its sender died before deleting it) is stored once.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 
-from responder.store.db import reading
+from responder.store.db import make_engine, reading
 from responder.store.rows import utc
 from responder.store.tables import inbox
 
@@ -16,24 +38,45 @@ from responder.store.tables import inbox
 # --retry`; before that it is tried again after 1, 2, 4 ... seconds, at most a minute apart.
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_S = 60.0
+# Longer than any transaction that processes a few callbacks.
+LEASE_S = 60.0
 
-_ADD = insert(inbox)
-_READY = or_(inbox.c.not_before.is_(None), inbox.c.not_before <= bindparam("now"))
-_TAKE = (
-    select(inbox.c.id, inbox.c.account_id, inbox.c.callback_id, inbox.c.request_id)
-    .add_columns(inbox.c.payload, inbox.c.attempts)
-    .where(_READY)
-    .where(inbox.c.attempts < MAX_ATTEMPTS)
-    .order_by(inbox.c.id)
-    .limit(bindparam("limit"))
+
+def _add(dialect: Any) -> Any:
+    return (
+        dialect.insert(inbox)
+        .on_conflict_do_nothing(index_elements=["account_id", "callback_id"])
+        .returning(inbox.c.id)
+    )
+
+
+# Built once (every queued callback runs one), the values passed at execution.
+_ADD = {"postgresql": _add(postgresql), "sqlite": _add(sqlite)}
+_TAKEABLE = and_(
+    or_(inbox.c.not_before.is_(None), inbox.c.not_before <= bindparam("now")),
+    or_(inbox.c.lease_until.is_(None), inbox.c.lease_until <= bindparam("now")),
+    inbox.c.attempts < MAX_ATTEMPTS,
 )
-_ANY_READY = select(inbox.c.id).where(_READY).where(inbox.c.attempts < MAX_ATTEMPTS).limit(1)
-_REMOVE = delete(inbox).where(inbox.c.id == bindparam("inbox_id"))
+_ANY = select(inbox.c.id).where(_TAKEABLE).limit(1)
+_OLDEST = select(inbox.c.id).where(_TAKEABLE).order_by(inbox.c.id).limit(bindparam("limit"))
+_COLUMNS = (
+    inbox.c.id,
+    inbox.c.account_id,
+    inbox.c.callback_id,
+    inbox.c.request_id,
+    inbox.c.payload,
+    inbox.c.attempts,
+)
+_REMOVE = delete(inbox).where(inbox.c.id.in_(bindparam("ids", expanding=True)))
+_RELEASE = (
+    update(inbox).where(inbox.c.id.in_(bindparam("ids", expanding=True))).values(lease_until=None)
+)
 _FAILED = (
     update(inbox)
     .where(inbox.c.id == bindparam("inbox_id"))
     .values(
         attempts=inbox.c.attempts + 1,
+        lease_until=None,
         not_before=bindparam("retry_at"),
         last_error=bindparam("error"),
     )
@@ -42,7 +85,7 @@ _FAILED = (
 
 @dataclass(frozen=True)
 class Queued:
-    """One callback waiting to be processed."""
+    """One callback taken for processing."""
 
     id: int
     account_id: int
@@ -59,35 +102,75 @@ class Summary:
     oldest: datetime | None
 
 
-def add(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Keep callbacks until processed: account_id, callback_id, received_at, request_id, payload."""
-    conn.execute(_ADD, rows)
+def inbox_engine(engine: Engine, data_dir: Path | None, *, create: bool = True) -> Engine:
+    """Where the inbox lives: a SQLite file of its own beside a SQLite database, else *engine*.
+
+    Without *create*, the file is used only when it exists (queue mode was on before).
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return engine
+    path = Path(database)
+    file = path.with_name(f"{path.stem}-inbox{path.suffix}")
+    if not create and not file.exists():
+        return engine
+    separate = make_engine(f"sqlite:///{file}", data_dir=data_dir)
+    # Only callbacks in flight live here; the table is made on first use, like the file.
+    with separate.begin() as conn:
+        inbox.create(conn, checkfirst=True)
+    return separate
+
+
+def add(conn: Connection, row: dict[str, Any]) -> bool:
+    """Keep one callback: account_id, callback_id, received_at, request_id, payload.
+
+    False when the inbox holds it already (a redelivery before it was processed).
+    """
+    stmt = _ADD["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    # RETURNING rather than rowcount: not every driver reports a count for this statement.
+    return len(conn.execute(stmt, row).all()) == 1
 
 
 def any_ready(engine: Engine, now: datetime) -> bool:
     """Whether a callback waits to be processed now; a read, so an idle loop never writes."""
     with reading(engine) as conn:
-        return conn.execute(_ANY_READY, {"now": now}).first() is not None
+        return conn.execute(_ANY, {"now": now}).first() is not None
 
 
-def take(conn: Connection, now: datetime, limit: int) -> list[Queued]:
-    """The oldest callbacks ready now, locked in *conn*'s transaction (skipped by other takers)."""
-    stmt = _TAKE
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = conn.execute(stmt, {"now": now, "limit": limit}).all()
-    return [Queued(*row) for row in rows]
+def take(engine: Engine, now: datetime, limit: int) -> list[Queued]:
+    """Lease the oldest callbacks ready now (at most *limit*), oldest first."""
+    oldest = _OLDEST
+    if engine.dialect.name == "postgresql":
+        oldest = oldest.with_for_update(skip_locked=True)
+    stmt = (
+        update(inbox)
+        .where(inbox.c.id.in_(oldest.scalar_subquery()))
+        .values(lease_until=now + timedelta(seconds=LEASE_S))
+        .returning(*_COLUMNS)
+    )
+    with engine.begin() as conn:
+        rows = conn.execute(stmt, {"now": now, "limit": limit}).all()
+    return sorted((Queued(*row) for row in rows), key=lambda q: q.id)
 
 
-def remove(conn: Connection, inbox_id: int) -> None:
-    conn.execute(_REMOVE, {"inbox_id": inbox_id})
-
-
-def record_failure(conn: Connection, item: Queued, now: datetime, error: str) -> None:
-    """Count a failed attempt; the next is due after a pause that doubles each time."""
-    pause = min(2.0**item.attempts, MAX_BACKOFF_S)
-    values = {"inbox_id": item.id, "retry_at": now + timedelta(seconds=pause), "error": error}
-    conn.execute(_FAILED, values)
+def finish(
+    engine: Engine,
+    now: datetime,
+    *,
+    done: list[Queued],
+    failed: list[tuple[Queued, str]],
+    untouched: list[Queued],
+) -> None:
+    """After processing: forget the callbacks stored, count the failures, hand back the rest."""
+    with engine.begin() as conn:
+        if done:
+            conn.execute(_REMOVE, {"ids": [q.id for q in done]})
+        if untouched:
+            conn.execute(_RELEASE, {"ids": [q.id for q in untouched]})
+        for item, error in failed:
+            pause = min(2.0**item.attempts, MAX_BACKOFF_S)
+            retry_at = now + timedelta(seconds=pause)
+            conn.execute(_FAILED, {"inbox_id": item.id, "retry_at": retry_at, "error": error})
 
 
 def summary(conn: Connection) -> Summary:

@@ -122,9 +122,9 @@ seen_callbacks = Table(
     PrimaryKeyConstraint("account_id", "callback_id"),
 )
 
-# Callbacks acknowledged in queue mode (RESPONDER_INTAKE=queue) and not yet processed: each row
-# is deleted in the transaction that stores its messages. Its seen_callbacks row is written with
-# it, so a redelivery is a duplicate from the moment the first delivery was answered.
+# Callbacks answered in queue mode (RESPONDER_INTAKE=queue) and not processed yet. With SQLite
+# the table lives in a file of its own (see store/inbox.py), so that answering a callback never
+# waits for the write lock that processing holds; this one then stays empty.
 inbox = Table(
     "inbox",
     metadata,
@@ -134,9 +134,11 @@ inbox = Table(
     _at("received_at", nullable=False),
     Column("request_id", String(64)),
     Column("payload", Text, nullable=False),  # JSON: the callback's verified SMS items
+    _at("lease_until"),  # being processed until then; afterwards another process may take it
     Column("attempts", Integer, nullable=False, server_default="0"),
     _at("not_before"),  # after a failed attempt: not tried again before this time
     Column("last_error", Text),
+    UniqueConstraint("account_id", "callback_id"),
 )
 
 outbox = Table(

@@ -27,10 +27,12 @@ def upgrade() -> None:
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("request_id", sa.String(64)),
         sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("lease_until", sa.DateTime(timezone=True)),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("not_before", sa.DateTime(timezone=True)),
         sa.Column("last_error", sa.Text),
         sa.PrimaryKeyConstraint("id", name="pk_inbox"),
+        sa.UniqueConstraint("account_id", "callback_id", name="uq_inbox_account_id_callback_id"),
     )
 
 
