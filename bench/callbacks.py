@@ -67,6 +67,9 @@ def responder_env(
             "RESPONDER_RULES_DIR": str(RULES_DIR),
             "VOXIMPLANT_CALLBACK_SALT": SALT,
             "VOXIMPLANT_API_KEY": API_KEY,
+            # 1,000 numbers each texting a dozen times a minute at 200/s: the loop breaker
+            # would rightly stop answering them after five replies in ten minutes.
+            "RESPONDER_BREAKER": "off",
         }
     )
     if api_url is None or credentials is None:

@@ -165,7 +165,7 @@ def test_a_callback_that_fails_is_parked_with_its_error_and_the_rest_go_on(site,
         assert process_inbox(services) == 1
     clock[0] += timedelta(seconds=61)
     assert process_inbox(services) == 0  # parked
-    with services.engine.connect() as conn:
+    with services.inbox.connect() as conn:
         attempts, error = conn.execute(select(inbox.c.attempts, inbox.c.last_error)).one()
     assert attempts == MAX_ATTEMPTS
     assert error == "ValueError: the queued callback holds no message"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import exists, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, exists, select
 
 from responder.compliance.quiet import describe_hold, hold_until
 from responder.services import Services
@@ -24,25 +23,31 @@ ALWAYS_SENT = frozenset(NEVER_WITHHELD)
 CONFIRMATION_WINDOW = timedelta(minutes=5)
 
 
+_ANSWERED = messages.alias("answered")
+# One read, every part by primary key: the message, what it answers, and an opt-out of this
+# number or of the whole account (the same test as consent.is_opted_out). Built once: the
+# sender runs it before every send.
+_CHECK = (
+    select(
+        messages.c.kind,
+        _ANSWERED.c.created_at.label("answers_at"),
+        exists()
+        .where(
+            opt_outs.c.their_number == bindparam("their"),
+            opt_outs.c.our_number.in_([bindparam("our"), ACCOUNT_WIDE]),
+        )
+        .label("opted_out"),
+    )
+    .outerjoin(_ANSWERED, _ANSWERED.c.id == messages.c.reply_to_id)
+    .where(messages.c.id == bindparam("message_id"))
+)
+
+
 def withhold_at_send(services: Services, claim: Claim) -> bool:
     """Fail (opted out) or hold (quiet hours) a claimed message; True when it must not go now."""
-    answered = aliased(messages)
-    # One read, every part by primary key: the message, what it answers, and an opt-out of
-    # this number or of the whole account (the same test as consent.is_opted_out).
-    opted_out_now = exists().where(
-        opt_outs.c.their_number == claim.their_number,
-        opt_outs.c.our_number.in_([claim.our_number, ACCOUNT_WIDE]),
-    )
+    values = {"their": claim.their_number, "our": claim.our_number, "message_id": claim.message_id}
     with reading(services.engine) as conn:
-        row = conn.execute(
-            select(
-                messages.c.kind,
-                answered.c.created_at.label("answers_at"),
-                opted_out_now.label("opted_out"),
-            )
-            .outerjoin(answered, answered.c.id == messages.c.reply_to_id)
-            .where(messages.c.id == claim.message_id)
-        ).first()
+        row = conn.execute(_CHECK, values).first()
     if row is None:
         return False
     opted_out = row.kind not in ALWAYS_SENT and bool(row.opted_out)

@@ -137,19 +137,27 @@ def any_ready(engine: Engine, now: datetime) -> bool:
         return conn.execute(_ANY, {"now": now}).first() is not None
 
 
-def take(engine: Engine, now: datetime, limit: int) -> list[Queued]:
-    """Lease the oldest callbacks ready now (at most *limit*), oldest first."""
-    oldest = _OLDEST
-    if engine.dialect.name == "postgresql":
-        oldest = oldest.with_for_update(skip_locked=True)
-    stmt = (
+def _take(oldest: Any) -> Any:
+    return (
         update(inbox)
         .where(inbox.c.id.in_(oldest.scalar_subquery()))
-        .values(lease_until=now + timedelta(seconds=LEASE_S))
+        .values(lease_until=bindparam("until"))
         .returning(*_COLUMNS)
     )
+
+
+_TAKE = {
+    "postgresql": _take(_OLDEST.with_for_update(skip_locked=True)),
+    "sqlite": _take(_OLDEST),
+}
+
+
+def take(engine: Engine, now: datetime, limit: int) -> list[Queued]:
+    """Lease the oldest callbacks ready now (at most *limit*), oldest first."""
+    stmt = _TAKE["postgresql" if engine.dialect.name == "postgresql" else "sqlite"]
+    values = {"now": now, "limit": limit, "until": now + timedelta(seconds=LEASE_S)}
     with engine.begin() as conn:
-        rows = conn.execute(stmt, {"now": now, "limit": limit}).all()
+        rows = conn.execute(stmt, values).all()
     return sorted((Queued(*row) for row in rows), key=lambda q: q.id)
 
 
