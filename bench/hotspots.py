@@ -75,8 +75,10 @@ def summarise(files: list[Path], top: int = 40) -> str:
     own: Counter[str] = Counter()
     total = 0
     for file in files:
-        for line in file.read_text().splitlines():
+        for line in file.read_text(errors="replace").splitlines():
             stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue  # py-spy now and then writes a frame it could not read
             n = int(count)
             total += n
             frames = [

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, func, select
 from bench import callbacks, servers
 from bench.machine import ROOT
 from bench.stats import median, spread
+from responder.store.inbox import inbox_engine
 from responder.store.tables import inbox, messages
 
 CONNECTIONS = 16
@@ -201,12 +202,14 @@ def measure(workdir: Path, *, rounds: int, seconds: float, warmup_s: float) -> R
 
 
 def _inbox_count(url: str) -> int:
-    engine = create_engine(url)
+    database = create_engine(url)
+    engine = inbox_engine(database, None, create=False)  # SQLite: a file of its own
     try:
         with engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(inbox)).scalar_one())
     finally:
         engine.dispose()
+        database.dispose()
 
 
 def drain_inbox(env: dict[str, str], workdir: Path, limit_s: float = 120.0) -> Drain:

@@ -25,8 +25,7 @@ from responder.ruleset import Ruleset
 from responder.schemas import Callback, SmsItem, parse_batch
 from responder.services import Services
 from responder.signature import verify
-from responder.store.inbox import Queued, add, any_ready, finish, take
-from responder.store.outbox import notify
+from responder.store.inbox import Queued, any_ready, finish, keep, take
 from responder.store.privacy import forget_text
 from responder.store.seen import link_message, remember
 from responder.store.threads import (
@@ -125,22 +124,21 @@ def queue_batch(services: Services, raw: bytes) -> BatchReport:
         return report
     now = services.clock()
     request_id = current_request_id()
-    kept = 0
-    with services.inbox.begin() as conn:
-        for callback in verified:
-            row = {
-                "account_id": callback.account_id,
-                "callback_id": callback.callback_id,
-                "received_at": now,
-                "request_id": request_id,
-                "payload": encode_items(callback.items),
-            }
-            outcome = Outcome.ACCEPTED if add(conn, row) else Outcome.DUPLICATE
-            kept += outcome is Outcome.ACCEPTED
-            report.results.append(Result(callback.index, outcome, callback_id=callback.callback_id))
-        if kept and conn.dialect.name == "postgresql":
-            notify(conn)  # a worker in another process hears of it at commit
-    if kept:
+    rows = [
+        {
+            "account_id": callback.account_id,
+            "callback_id": callback.callback_id,
+            "received_at": now,
+            "request_id": request_id,
+            "payload": encode_items(callback.items),
+        }
+        for callback in verified
+    ]
+    kept = keep(services.inbox, rows)
+    for callback, new in zip(verified, kept, strict=True):
+        outcome = Outcome.ACCEPTED if new else Outcome.DUPLICATE
+        report.results.append(Result(callback.index, outcome, callback_id=callback.callback_id))
+    if any(kept):
         services.inbox_wakeup.set()
     return report
 

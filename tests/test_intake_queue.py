@@ -8,6 +8,7 @@ error) without holding up the others.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -121,6 +122,7 @@ def test_answered_callbacks_wait_for_a_sender_and_are_stored_once(site, config):
     status = responder(env, "callbacks", "inbox")
     assert status.returncode == 0, status.stderr
     assert "inbox: 2 waiting, 0 parked" in status.stdout
+    assert re.search(r"^oldest: received \d s ago$", status.stdout, re.MULTILINE), status.stdout
 
     with sender_worker(env):  # the Procfile's worker processes what the web answered
         wait_until(lambda: len(site.inbound()) == 2 and site.count(inbox) == 0, timeout=20)

@@ -28,13 +28,13 @@ def make_engine(url: str, *, data_dir: Path | None = None) -> Engine:
                 raise ValueError(f"the SQLite database {file} is outside the data directory")
             file.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas)
         _WriteQueue().attach(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy own transactions, so BEGIN IMMEDIATE below takes the write lock up front.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
