@@ -9,7 +9,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
 
 from responder.errors import CallbackError
-from responder.intake import handle_batch, queue_batch
+from responder.inbox import queue_batch
+from responder.intake import handle_batch
 from responder.quarantine import (
     Refusal,
     keep,

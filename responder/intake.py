@@ -1,11 +1,13 @@
-"""One callback batch: verify, filter, dedupe, store, decide, enqueue; a transaction each."""
+"""One callback batch: verify, filter, dedupe, store, decide, enqueue; a transaction each.
+
+Queue mode keeps verified callbacks in the inbox instead and stores them later: responder/inbox.py.
+"""
 
 from __future__ import annotations
 
 import enum
 import json
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,12 +22,10 @@ from responder.errors import SignatureError
 from responder.numbers import callback_number
 from responder.reasons import UNUSABLE_REPLY
 from responder.replies import queue_text
-from responder.request_ids import bound_request_id, current_request_id
 from responder.ruleset import Ruleset
 from responder.schemas import Callback, SmsItem, parse_batch
 from responder.services import Services
 from responder.signature import verify
-from responder.store.inbox import Queued, any_ready, finish, keep, take
 from responder.store.privacy import forget_text
 from responder.store.seen import link_message, remember
 from responder.store.threads import (
@@ -108,100 +108,6 @@ def handle_batch(services: Services, raw: bytes) -> BatchReport:
     if any(r.outcome is Outcome.ACCEPTED for r in report.results):
         services.wakeup.set()
     return report
-
-
-def queue_batch(services: Services, raw: bytes) -> BatchReport:
-    """Verify a raw callback body and keep its new callbacks in the inbox, in one transaction.
-
-    Queue mode (RESPONDER_INTAKE=queue): the answer waits for one short write, not for the
-    rules and the reply; process_inbox does the rest. Raises CallbackError like handle_batch.
-    A redelivery is answered as a duplicate while the first delivery waits in the inbox;
-    after it was processed, the database's seen-callback key drops it when processed.
-    """
-    report, verified = screen_batch(services, raw)
-    report.queued = True
-    if not verified:
-        return report
-    now = services.clock()
-    request_id = current_request_id()
-    rows = [
-        {
-            "account_id": callback.account_id,
-            "callback_id": callback.callback_id,
-            "received_at": now,
-            "request_id": request_id,
-            "payload": encode_items(callback.items),
-        }
-        for callback in verified
-    ]
-    kept = keep(services.inbox, rows)
-    for callback, new in zip(verified, kept, strict=True):
-        outcome = Outcome.ACCEPTED if new else Outcome.DUPLICATE
-        report.results.append(Result(callback.index, outcome, callback_id=callback.callback_id))
-    if any(kept):
-        services.inbox_wakeup.set()
-    return report
-
-
-def process_inbox(services: Services, *, limit: int = 20, budget_s: float = 0.004) -> int:
-    """Store, decide and queue the replies of the oldest callbacks in the inbox; how many.
-
-    They are processed in one database transaction, each in a savepoint: one that fails is
-    counted and tried again later, and the others are kept. The transaction ends once
-    *budget_s* has passed, so that it never holds SQLite's write lock for long; the callbacks
-    left are handed back for the next one.
-    """
-    now = services.clock()
-    if not any_ready(services.inbox, now):
-        return 0
-    taken = take(services.inbox, now, limit)
-    if not taken:
-        return 0  # another process was first
-    ruleset = services.rules.serving()
-    deadline = time.monotonic() + budget_s
-    done: list[Queued] = []
-    failed: list[tuple[Queued, str]] = []
-    with services.engine.begin() as conn:
-        for item in taken:
-            if done and time.monotonic() > deadline:
-                break
-            with bound_request_id(item.request_id):
-                try:
-                    with conn.begin_nested():
-                        _store_queued(conn, services, ruleset, item, now)
-                    done.append(item)
-                except Exception as exc:  # one bad callback must not hold up the others
-                    log.exception("queued callback %s failed", item.callback_id)
-                    failed.append((item, f"{type(exc).__name__}: {exc}"))
-    handled = {q.id for q in done} | {q.id for q, _ in failed}
-    untouched = [q for q in taken if q.id not in handled]
-    finish(services.inbox, now, done=done, failed=failed, untouched=untouched)
-    if done:
-        services.wakeup.set()
-    return len(handled)
-
-
-def _store_queued(
-    conn: Connection, services: Services, ruleset: Ruleset, item: Queued, now: datetime
-) -> None:
-    items = decode_items(item.payload)
-    if not remember(conn, item.account_id, item.callback_id, now):
-        log.info("queued callback %s was stored before; dropped", item.callback_id)
-        return
-    receive_callback(conn, services, ruleset, item.account_id, item.callback_id, items, now)
-
-
-def encode_items(items: tuple[SmsItem, ...]) -> str:
-    return json.dumps(
-        [[i.source_number, i.destination_number, i.sms_body] for i in items], ensure_ascii=False
-    )
-
-
-def decode_items(payload: str) -> list[SmsItem]:
-    items = [SmsItem(*fields) for fields in json.loads(payload)]
-    if not items:
-        raise ValueError("the queued callback holds no message")
-    return items
 
 
 def screen_batch(services: Services, raw: bytes) -> tuple[BatchReport, list[Callback]]:

@@ -46,9 +46,9 @@ log = logging.getLogger(__name__)
 # (PostgreSQL senders LISTEN instead), a LISTEN connection that is down, a clock that jumped.
 IDLE_POLL_S = 0.5
 LISTEN_IDLE_POLL_S = 5.0
-# On SQLite, the inbox is read this often for callbacks answered by another process: one
-# indexed read, and a reply waits for it.
-INBOX_POLL_S = 0.05
+# On SQLite, the inbox is read this often for callbacks answered by another process: a read
+# of an empty table costs little, and a reply waits for it.
+INBOX_POLL_S = 0.02
 # Wait for a per-number send slot at most this long while holding the claim; later slots
 # put the message back in the queue, due at its slot.
 MAX_SLOT_WAIT_S = 5.0

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 
 from responder import create_app
 from responder.config import Config
-from responder.intake import process_inbox
+from responder.inbox import process_inbox
 from responder.services import Services
 from responder.store.inbox import MAX_ATTEMPTS
 from responder.store.tables import inbox, messages, seen_callbacks

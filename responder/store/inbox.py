@@ -173,8 +173,9 @@ class _SqliteWriter:
         conn.execute("BEGIN IMMEDIATE")
         try:
             kept = [
-                conn.execute(self.SQL, {**row, "received_at": _stored(row["received_at"])})
-                .fetchone()
+                conn.execute(
+                    self.SQL, {**row, "received_at": _stored(row["received_at"])}
+                ).fetchone()
                 is not None
                 for row in rows
             ]
