@@ -27,6 +27,7 @@ from responder.config import Config
 from responder.providers.alphasms import AlphaSmsSettings
 from responder.providers.routing import parse_routes
 from responder.secret import Secret
+from responder.services import Services
 from responder.store.tables import message_events, messages
 from tests.fakes.alphasms import FakeAlphaSms
 from tests.fakes.keys import make_account
@@ -147,6 +148,33 @@ def serve(app: Flask) -> Iterator[str]:
         server.shutdown()
         thread.join(5)
         server.server_close()
+
+
+class Served:
+    """An app built from a config and served on loopback until close(); one per test."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.services: Services | None = None
+        self._serving: Any = None
+
+    def serve(self, config: Config, *, start_sender: bool = True) -> Services:
+        app = create_app(config, start_sender=start_sender)
+        self.services = app.extensions["responder"]
+        self._serving = serve(app)
+        self.url = self._serving.__enter__()
+        return self.services
+
+    def post(self, *elements: dict[str, Any]) -> requests.Response:
+        return post_callback(self.url, *elements)
+
+    def close(self) -> None:
+        if self.services is not None:
+            if self.services.sender is not None:
+                self.services.sender.stop()
+            self._serving.__exit__(None, None, None)
+            self.services.rules.stop()
+            self.services.engine.dispose()
 
 
 def voximplant_config(config: Config, api_url: str, **changes: Any) -> Config:

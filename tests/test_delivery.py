@@ -20,38 +20,27 @@ from tests.fakes.voximplant_api import FakeVoximplant
 from tests.processes import config_env, responder
 from tests.support import (
     THEIRS,
+    Served,
     events_of,
     outbound_messages,
-    post_callback,
-    serve,
     sms_callback,
     voximplant_config,
     wait_until,
 )
 
 
-class Live:
-    """The service on loopback; `start(**config changes)` once per test."""
+class Live(Served):
+    """The service on loopback, sending to the fake API; `start(**config changes)` once."""
 
     def __init__(self, config: Config, fake_api: FakeVoximplant) -> None:
+        super().__init__()
         self.config = config
         self.fake_api = fake_api
-        self.url = ""
-        self.services: Services | None = None
-        self._serving: object = None
 
     def start(self, *, start_sender: bool = True, **changes: object) -> Services:
-        app = create_app(
-            voximplant_config(self.config, self.fake_api.url, **{"send_timeout_s": 1.0, **changes}),
-            start_sender=start_sender,
-        )
-        self.services = app.extensions["responder"]
-        self._serving = serve(app)
-        self.url = self._serving.__enter__()  # type: ignore[attr-defined]
-        return self.services
-
-    def post(self, *elements: dict) -> requests.Response:
-        return post_callback(self.url, *elements)
+        changes = {"send_timeout_s": 1.0, **changes}
+        config = voximplant_config(self.config, self.fake_api.url, **changes)
+        return self.serve(config, start_sender=start_sender)
 
     def replies(self) -> list:
         assert self.services is not None
@@ -60,13 +49,6 @@ class Live:
     def events(self, message_id: int) -> list[tuple[str, str | None]]:
         assert self.services is not None
         return events_of(self.services.engine, message_id)
-
-    def close(self) -> None:
-        if self.services is not None:
-            if self.services.sender is not None:
-                self.services.sender.stop()
-            self._serving.__exit__(None, None, None)  # type: ignore[attr-defined]
-            self.services.engine.dispose()
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
-from responder import create_app
 from responder.config import Config
 from responder.inbox import process_inbox
 from responder.services import Services
@@ -25,34 +24,24 @@ from responder.store.tables import inbox, messages, seen_callbacks
 from tests.processes import config_env, responder, sender_worker
 from tests.support import (
     THEIRS,
+    Served,
     invoke_cli,
     outbound_messages,
-    post_callback,
-    serve,
     sms_callback,
     voximplant_config,
     wait_until,
 )
 
 
-class Site:
+class Site(Served):
     """The app in queue mode on loopback; with or without its sender (and so its inbox loop)."""
 
     def __init__(self, config: Config) -> None:
+        super().__init__()
         self.config = config.with_changes(intake_mode="queue")
-        self.services: Services | None = None
-        self.url = ""
-        self._serving: object = None
 
     def start(self, *, start_sender: bool = True, **changes: object) -> Services:
-        app = create_app(self.config.with_changes(**changes), start_sender=start_sender)
-        self.services = app.extensions["responder"]
-        self._serving = serve(app)
-        self.url = self._serving.__enter__()  # type: ignore[attr-defined]
-        return self.services
-
-    def post(self, *elements: dict) -> requests.Response:
-        return post_callback(self.url, *elements)
+        return self.serve(self.config.with_changes(**changes), start_sender=start_sender)
 
     def count(self, table, *where) -> int:
         assert self.services is not None
@@ -68,14 +57,6 @@ class Site:
                     select(messages).where(messages.c.direction == "in").order_by(messages.c.id)
                 )
             )
-
-    def close(self) -> None:
-        if self.services is not None:
-            if self.services.sender is not None:
-                self.services.sender.stop()
-            self._serving.__exit__(None, None, None)  # type: ignore[attr-defined]
-            self.services.rules.stop()
-            self.services.engine.dispose()
 
 
 @pytest.fixture
