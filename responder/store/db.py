@@ -49,15 +49,24 @@ def _use_wal(cursor: Any) -> None:
     """Switch the file to WAL, waiting while another process opening it at once holds it."""
     # The switch needs the file to itself and answers "locked" at once, without the busy
     # handler, when several processes open a new database together (gunicorn workers).
+    _execute_until_unlocked(cursor, "PRAGMA journal_mode=WAL", first_pause=0.005)
+
+
+def _execute_until_unlocked(
+    cursor: Any, sql: str, *, first_pause: float, longest_pause: float | None = None
+) -> None:
+    """Run *sql*, again after a pause (doubling up to *longest_pause*) while the file is locked."""
     deadline = time.monotonic() + WRITE_WAIT_S
+    pause = first_pause
     while True:
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(sql)
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
-        time.sleep(0.005)
+        time.sleep(pause)
+        pause = min(pause * 2, longest_pause or first_pause)
 
 
 class _WriteQueue:
@@ -111,7 +120,7 @@ class _WriteQueue:
                 raise sqlite3.OperationalError("database is locked")
             self._holder = key
         try:
-            _begin_immediate(dbapi_connection)
+            begin_immediate(dbapi_connection)
         except BaseException:
             self._release(dbapi_connection)
             raise
@@ -127,24 +136,16 @@ class _WriteQueue:
         self._release(dbapi_connection)
 
 
-def _begin_immediate(dbapi_connection: Any) -> None:
+def begin_immediate(dbapi_connection: Any) -> None:
     """BEGIN IMMEDIATE, retried every half millisecond or less while another process writes."""
     # Taking the write lock at BEGIN: a deferred transaction that later writes can fail with
-    # "database is locked" at once.
+    # "database is locked" at once. SQLite's own busy handler would sleep 1, 2, 5 ... ms.
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA busy_timeout=0")
-        deadline = time.monotonic() + WRITE_WAIT_S
-        pause = 0.0001
-        while True:
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-            time.sleep(pause)
-            pause = min(pause * 2, RETRY_PAUSE_S)
+        _execute_until_unlocked(
+            cursor, "BEGIN IMMEDIATE", first_pause=0.0001, longest_pause=RETRY_PAUSE_S
+        )
     finally:
         cursor.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_S * 1000)}")
         cursor.close()

@@ -30,9 +30,15 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
-from responder.store.db import WRITE_WAIT_S, make_engine, reading, sqlite_pragmas
+from responder.store.db import (
+    WRITE_WAIT_S,
+    begin_immediate,
+    make_engine,
+    reading,
+    sqlite_pragmas,
+)
 from responder.store.outbox import notify
 from responder.store.rows import utc
 from responder.store.tables import inbox
@@ -45,16 +51,13 @@ MAX_BACKOFF_S = 60.0
 LEASE_S = 60.0
 
 
-def _add(dialect: Any) -> Any:
-    return (
-        dialect.insert(inbox)
-        .on_conflict_do_nothing(index_elements=["account_id", "callback_id"])
-        .returning(inbox.c.id)
-    )
-
-
-# Built once (every queued callback runs one), the values passed at execution.
-_ADD = {"postgresql": _add(postgresql), "sqlite": _add(sqlite)}
+# Built once (every queued callback runs one), the values passed at execution. SQLite's inbox
+# file has the same statement in _SqliteWriter.
+_ADD = (
+    postgresql.insert(inbox)
+    .on_conflict_do_nothing(index_elements=["account_id", "callback_id"])
+    .returning(inbox.c.id)
+)
 _TAKEABLE = and_(
     or_(inbox.c.not_before.is_(None), inbox.c.not_before <= bindparam("now")),
     or_(inbox.c.lease_until.is_(None), inbox.c.lease_until <= bindparam("now")),
@@ -110,8 +113,8 @@ def inbox_engine(engine: Engine, data_dir: Path | None, *, create: bool = True) 
 
     Without *create*, the file is used only when it exists (queue mode was on before).
     """
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+    database = _sqlite_file(engine)
+    if database is None:
         return engine
     path = Path(database)
     file = path.with_name(f"{path.stem}-inbox{path.suffix}")
@@ -130,15 +133,23 @@ def keep(engine: Engine, rows: list[dict[str, Any]]) -> list[bool]:
 
     On PostgreSQL the transaction also wakes the senders (NOTIFY at commit).
     """
-    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        return _writer(engine.url.database).keep(rows)
-    dialect = "postgresql" if engine.dialect.name == "postgresql" else "sqlite"
+    database = _sqlite_file(engine)
+    if database is not None:
+        return _writer(database).keep(rows)
     with engine.begin() as conn:
         # RETURNING rather than rowcount: not every driver reports a count for this statement.
-        kept = [len(conn.execute(_ADD[dialect], row).all()) == 1 for row in rows]
-        if any(kept) and dialect == "postgresql":
+        kept = [len(conn.execute(_ADD, row).all()) == 1 for row in rows]
+        if any(kept):
             notify(conn)
     return kept
+
+
+def _sqlite_file(engine: Engine) -> str | None:
+    """The path of *engine*'s SQLite file; None for PostgreSQL (or SQLite in memory)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return database
 
 
 class _SqliteWriter:
@@ -170,7 +181,7 @@ class _SqliteWriter:
 
     def keep(self, rows: list[dict[str, Any]]) -> list[bool]:
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(conn)  # as every writer of the service takes the lock
         try:
             kept = [
                 conn.execute(
