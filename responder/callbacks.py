@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from responder.errors import CallbackError
 from responder.inbox import queue_batch
@@ -95,9 +95,10 @@ def _receive(route: str) -> ResponseReturnValue:
         services.metrics.callbacks.labels("malformed").inc()
         _keep(refusal_of_body(exc, token_checked=token_checked), raw, route, 400)
         return _error(400, exc.reason)
-    except OperationalError:
-        # The batch was not stored: a non-2xx answer asks Voximplant to deliver it again.
-        log.exception("database unavailable while storing a callback batch")
+    except DBAPIError:
+        # Any error of the database (down, locked too long, a table missing): the batch was
+        # not stored, and a non-2xx answer asks Voximplant to deliver it again.
+        log.exception("database error while storing a callback batch; answered 503")
         return _error(503, "storage unavailable, retry later")
     for result in report.results:
         services.metrics.callbacks.labels(result.outcome.value).inc()

@@ -60,7 +60,7 @@ class Config:
     status_poll_s: float = 0.0
     store_bodies: bool = True  # False: keep message metadata, drop texts once handled or sent
     funds_hold_s: float = 60.0  # insufficient funds: hold the queue this long, then probe again
-    send_lease_s: float | None = None  # a claim's lease; None: 4 send timeouts + 30 s, >= 60 s
+    send_lease_s: float | None = None  # set: see lease_s
     send_concurrency: int = 4  # messages one sender sends at the same time, 1 to 10
     rules_reload_interval_s: float = 1.0
     handoff_idle_s: float = 24 * 3600.0
@@ -91,6 +91,12 @@ class Config:
     @property
     def hash_configured(self) -> bool:
         return self.callback_salt is not None and self.api_key is not None
+
+    @property
+    def lease_s(self) -> float:
+        """How long a sender holds a reply it claimed, or a queued callback it took, before
+        another may take it back: RESPONDER_SEND_LEASE, else 4 send timeouts + 30 s, >= 60 s."""
+        return self.send_lease_s or max(60.0, 4 * self.send_timeout_s + 30.0)
 
     def with_changes(self, **changes: Any) -> Config:
         return replace(self, **changes)

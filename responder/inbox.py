@@ -72,7 +72,7 @@ def process_inbox(services: Services, *, limit: int = 20, budget_s: float = 0.00
     now = services.clock()
     if not any_ready(services.inbox, now):
         return 0
-    taken = take(services.inbox, now, limit)
+    taken = take(services.inbox, now, limit, lease_s=services.config.lease_s)
     if not taken:
         return 0  # another process was first
     ruleset = services.rules.serving()

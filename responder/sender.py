@@ -78,7 +78,7 @@ class Sender:
         # Longer than everything one send may take: compliance check, history check, and the
         # send itself twice (a refused token is renewed and the request repeated once).
         config = services.config
-        self.lease_s = config.send_lease_s or max(60.0, 4 * config.send_timeout_s + 30.0)
+        self.lease_s = config.lease_s
         self.concurrency = config.send_concurrency
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from responder.config import Config
 from responder.inbox import process_inbox
@@ -177,3 +178,45 @@ def test_a_refused_callback_is_answered_at_once_and_never_queued(site):
     assert broken.status_code == 400
     assert "not valid JSON" in broken.json()["error"]
     assert site.count(inbox) == 0
+
+
+def test_callbacks_answered_at_the_same_time_are_each_kept_once(site):
+    """Answers given together share the inbox's writes; each callback is still kept once."""
+    site.start(start_sender=False)
+    # 24 requests at once: 16 callbacks of their own, and one callback delivered 8 times.
+    elements = [sms_callback(1000 + n, f"order {n}") for n in range(16)]
+    elements += [sms_callback(2000, "hours")] * 8
+    with ThreadPoolExecutor(max_workers=len(elements)) as pool:
+        answers = list(pool.map(site.post, elements))
+    assert [a.status_code for a in answers] == [200] * len(elements)
+    assert sum(a.json()["accepted"] for a in answers[:16]) == 16
+    repeated = [(a.json()["accepted"], a.json()["duplicates"]) for a in answers[16:]]
+    assert sorted(repeated) == [(0, 1)] * 7 + [(1, 0)]
+    assert site.count(inbox) == 17
+
+
+def test_a_batch_of_hundreds_of_callbacks_is_kept_whole(site):
+    site.start(start_sender=False)
+    elements = [sms_callback(3000 + n, f"order {n}") for n in range(450)]
+    elements.insert(300, sms_callback(3000, "order 0"))  # the same callback twice in one batch
+    answer = site.post(*elements)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["accepted"], body["duplicates"]) == (450, 1)
+    assert body["results"][300]["outcome"] == "duplicate"
+    assert site.count(inbox) == 450
+
+
+def test_an_inbox_that_cannot_be_written_answers_503_and_keeps_nothing(site):
+    services = site.start(start_sender=False)
+    with services.inbox.begin() as conn:  # the inbox table is gone, as on a damaged disk
+        conn.execute(text("ALTER TABLE inbox RENAME TO inbox_away"))
+    answer = site.post(sms_callback(4001, "hours"))
+    assert answer.status_code == 503  # Voximplant delivers it again later
+    assert answer.json() == {"error": "storage unavailable, retry later"}
+    with services.inbox.begin() as conn:
+        conn.execute(text("ALTER TABLE inbox_away RENAME TO inbox"))
+    assert site.count(inbox) == 0
+    again = site.post(sms_callback(4001, "hours"))
+    assert (again.status_code, again.json()["accepted"]) == (200, 1)
+    assert site.count(inbox) == 1

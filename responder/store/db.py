@@ -53,15 +53,19 @@ def _use_wal(cursor: Any) -> None:
 
 
 def _execute_until_unlocked(
-    cursor: Any, sql: str, *, first_pause: float, longest_pause: float | None = None
-) -> None:
+    cursor: Any,
+    sql: str,
+    params: Any = (),
+    *,
+    first_pause: float,
+    longest_pause: float | None = None,
+) -> Any:
     """Run *sql*, again after a pause (doubling up to *longest_pause*) while the file is locked."""
     deadline = time.monotonic() + WRITE_WAIT_S
     pause = first_pause
     while True:
         try:
-            cursor.execute(sql)
-            return
+            return cursor.execute(sql, params)
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
@@ -143,12 +147,23 @@ def begin_immediate(dbapi_connection: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA busy_timeout=0")
-        _execute_until_unlocked(
-            cursor, "BEGIN IMMEDIATE", first_pause=0.0001, longest_pause=RETRY_PAUSE_S
-        )
+        take_write_lock(cursor)
     finally:
         cursor.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_S * 1000)}")
         cursor.close()
+
+
+def take_write_lock(cursor: Any) -> None:
+    """BEGIN IMMEDIATE on a connection whose busy timeout is 0, tried until the lock is free."""
+    write_when_unlocked(cursor, "BEGIN IMMEDIATE")
+
+
+def write_when_unlocked(cursor: Any, sql: str, params: Any = ()) -> Any:
+    """Execute *sql* on a connection whose busy timeout is 0, again every half millisecond or
+    less while another connection writes; a statement on its own is its own transaction."""
+    return _execute_until_unlocked(
+        cursor, sql, params, first_pause=0.0001, longest_pause=RETRY_PAUSE_S
+    )
 
 
 @contextmanager

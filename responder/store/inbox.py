@@ -12,10 +12,8 @@ twice (its sender died before deleting it) is stored once.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
-from responder.store.db import (
-    WRITE_WAIT_S,
-    begin_immediate,
-    make_engine,
-    reading,
-    sqlite_pragmas,
-)
+from responder.store.db import make_engine, reading
+from responder.store.inbox_file import inbox_file
 from responder.store.outbox import notify
 from responder.store.rows import utc
 from responder.store.tables import inbox
@@ -47,12 +40,10 @@ from responder.store.tables import inbox
 # --retry`; before that it is tried again after 1, 2, 4 ... seconds, at most a minute apart.
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_S = 60.0
-# Longer than any transaction that processes a few callbacks.
-LEASE_S = 60.0
 
 
 # Built once (every queued callback runs one), the values passed at execution. SQLite's inbox
-# file has the same statement in _SqliteWriter.
+# file has the same statement in store/inbox_file.py.
 _ADD = (
     postgresql.insert(inbox)
     .on_conflict_do_nothing(index_elements=["account_id", "callback_id"])
@@ -135,7 +126,7 @@ def keep(engine: Engine, rows: list[dict[str, Any]]) -> list[bool]:
     """
     database = _sqlite_file(engine)
     if database is not None:
-        return _writer(database).keep(rows)
+        return inbox_file(database).keep(rows)
     with engine.begin() as conn:
         # RETURNING rather than rowcount: not every driver reports a count for this statement.
         kept = [len(conn.execute(_ADD, row).all()) == 1 for row in rows]
@@ -150,65 +141,6 @@ def _sqlite_file(engine: Engine) -> str | None:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return None
     return database
-
-
-class _SqliteWriter:
-    """Writes the inbox file through the sqlite3 module, one connection per thread.
-
-    A callback's answer waits for this one write: through the driver it costs about a
-    quarter of a SQLAlchemy transaction (pool checkout, events, statement cache, checkin), the
-    largest part of queue mode's answer (bench.hotspots). Same statement, same stored form:
-    datetimes as SQLAlchemy's SQLite DateTime writes them, read back through it.
-    """
-
-    SQL = (
-        "INSERT INTO inbox (account_id, callback_id, received_at, request_id, payload) "
-        "VALUES (:account_id, :callback_id, :received_at, :request_id, :payload) "
-        "ON CONFLICT (account_id, callback_id) DO NOTHING RETURNING id"
-    )
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._local = threading.local()
-
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=WRITE_WAIT_S, check_same_thread=False)
-            sqlite_pragmas(conn, None)  # the engine's own settings: WAL, synchronous, timeout
-            self._local.conn = conn
-        return conn
-
-    def keep(self, rows: list[dict[str, Any]]) -> list[bool]:
-        conn = self._connection()
-        begin_immediate(conn)  # as every writer of the service takes the lock
-        try:
-            kept = [
-                conn.execute(
-                    self.SQL, {**row, "received_at": _stored(row["received_at"])}
-                ).fetchone()
-                is not None
-                for row in rows
-            ]
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return kept
-
-
-_WRITERS: dict[str, _SqliteWriter] = {}
-_WRITERS_LOCK = threading.Lock()
-
-
-def _writer(path: str) -> _SqliteWriter:
-    with _WRITERS_LOCK:
-        return _WRITERS.setdefault(path, _SqliteWriter(path))
-
-
-def _stored(at: datetime) -> str:
-    """A datetime as SQLAlchemy's SQLite DateTime stores it: UTC, no zone, microseconds."""
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def any_ready(engine: Engine, now: datetime) -> bool:
@@ -232,10 +164,14 @@ _TAKE = {
 }
 
 
-def take(engine: Engine, now: datetime, limit: int) -> list[Queued]:
-    """Lease the oldest callbacks ready now (at most *limit*), oldest first."""
+def take(engine: Engine, now: datetime, limit: int, *, lease_s: float) -> list[Queued]:
+    """Lease the oldest callbacks ready now (at most *limit*) for *lease_s*, oldest first.
+
+    A lease that runs out while its sender still works costs nothing but the work: the
+    database's seen-callback key stores each callback once, whoever processes it.
+    """
     stmt = _TAKE["postgresql" if engine.dialect.name == "postgresql" else "sqlite"]
-    values = {"now": now, "limit": limit, "until": now + timedelta(seconds=LEASE_S)}
+    values = {"now": now, "limit": limit, "until": now + timedelta(seconds=lease_s)}
     with engine.begin() as conn:
         rows = conn.execute(stmt, values).all()
     return sorted((Queued(*row) for row in rows), key=lambda q: q.id)
