@@ -1,12 +1,13 @@
 """Queue mode's inbox file on SQLite: the answers' inserts, several requests per transaction.
 
 A callback's answer waits until its rows are committed to `responder-inbox.db`. The threads of
-a process that answer at the same time hand their rows to one of them, which inserts the rows
-of all of them in one transaction while the others wait for its commit (group commit): one
-lock, one commit and one write of each changed page for the group, where each request used to
-take its own. The writes go through the sqlite3 module on one connection per process; through
-SQLAlchemy's pool and events the insert cost about four times as much (bench/README.md).
-Rows are stored as SQLAlchemy's SQLite types store them, and read back through it.
+a process that answer at the same time hand their rows to one of them, which inserts them all
+with one statement, a transaction of its own, while the others wait for its commit (group
+commit): one lock, one commit and one write of each changed page for the group, where each
+request used to take its own. The writes go through the sqlite3 module on one connection
+per process; through SQLAlchemy's pool and events the insert cost about four times as much
+(bench/README.md). Rows are stored as SQLAlchemy's SQLite types store them, and read back
+through it.
 """
 
 from __future__ import annotations
