@@ -79,24 +79,38 @@ def process_inbox(services: Services, *, limit: int = 20, budget_s: float = 0.00
     deadline = time.monotonic() + budget_s
     done: list[Queued] = []
     failed: list[tuple[Queued, str]] = []
-    with services.engine.begin() as conn:
-        for item in taken:
-            if done and time.monotonic() > deadline:
-                break
-            with bound_request_id(item.request_id):
-                try:
-                    with conn.begin_nested():
-                        _store_queued(conn, services, ruleset, item, now)
-                    done.append(item)
-                except Exception as exc:  # one bad callback must not hold up the others
-                    log.exception("queued callback %s failed", item.callback_id)
-                    failed.append((item, f"{type(exc).__name__}: {exc}"))
+    try:
+        with services.engine.begin() as conn:
+            for item in taken:
+                if done and time.monotonic() > deadline:
+                    break
+                with bound_request_id(item.request_id):
+                    try:
+                        with conn.begin_nested():
+                            _store_queued(conn, services, ruleset, item, now)
+                        done.append(item)
+                    except Exception as exc:  # one bad callback must not hold up the others
+                        log.exception("queued callback %s failed", item.callback_id)
+                        failed.append((item, f"{type(exc).__name__}: {exc}"))
+    except Exception:
+        _hand_back(services, now, taken)
+        raise
     handled = {q.id for q in done} | {q.id for q, _ in failed}
     untouched = [q for q in taken if q.id not in handled]
     finish(services.inbox, now, done=done, failed=failed, untouched=untouched)
     if done:
         services.wakeup.set()
     return len(handled)
+
+
+def _hand_back(services: Services, now: datetime, taken: list[Queued]) -> None:
+    """After a transaction that kept nothing (the database went away): release the leases
+    now, so that the callbacks are tried again when it is back, not when the leases run out.
+    Not a failure of the callbacks: their attempts are not counted."""
+    try:
+        finish(services.inbox, now, done=[], failed=[], untouched=taken)
+    except Exception:
+        log.warning("could not hand back %d queued callbacks: their leases run out", len(taken))
 
 
 def _store_queued(

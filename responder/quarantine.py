@@ -49,6 +49,8 @@ def classify(reason: str) -> str:
 
 def refusal_of_report(report: BatchReport, *, token_checked: bool) -> Refusal | None:
     """Why a batch must be kept (some element was rejected), or None when nothing was."""
+    if all(result.outcome is not Outcome.REJECTED for result in report.results):
+        return None  # the usual answer: no need to describe every check
     checks: list[dict[str, Any]] = []
     if token_checked:
         checks.append({"check": "token", "ok": True})
@@ -62,8 +64,6 @@ def refusal_of_report(report: BatchReport, *, token_checked: bool) -> Refusal | 
             checks.append({"check": name, "ok": False, "detail": result.reason, **check})
         else:
             checks.append({"check": "element", "ok": True, "detail": result.outcome.value, **check})
-    if not failed:
-        return None
     name, first = min(failed, key=lambda f: _ORDER.index(f[0]))
     reason = f"element {first.index}: {first.reason}"
     if len(failed) > 1:

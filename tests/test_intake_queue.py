@@ -15,7 +15,8 @@ from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import func, select, text, update
+from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from responder.config import Config
 from responder.inbox import process_inbox
@@ -220,3 +221,20 @@ def test_an_inbox_that_cannot_be_written_answers_503_and_keeps_nothing(site):
     again = site.post(sms_callback(4001, "hours"))
     assert (again.status_code, again.json()["accepted"]) == (200, 1)
     assert site.count(inbox) == 1
+
+
+def test_callbacks_of_a_transaction_that_failed_are_handed_back_at_once(site):
+    services = site.start(start_sender=False)
+    site.post(sms_callback(5001, "hours"), sms_callback(5002, "order 5"))
+    database = services.engine
+    services.inbox_engine = services.inbox  # the inbox stays where it is; the database is gone
+    services.engine = create_engine(f"sqlite:///{site.config.data_dir / 'gone' / 'x.db'}")
+    with pytest.raises(OperationalError):
+        process_inbox(services)
+    services.engine.dispose()
+    services.engine = database
+    # Not leased for RESPONDER_SEND_LEASE, and no attempt counted against them.
+    assert site.count(inbox, inbox.c.lease_until.is_(None), inbox.c.attempts == 0) == 2
+    while process_inbox(services):
+        pass
+    assert [m.callback_id for m in site.inbound()] == [5001, 5002]
