@@ -108,6 +108,10 @@ def gunicorn(
         str(ROOT / "gunicorn.conf.py"),
         "--bind",
         f"127.0.0.1:{port}",
+        # A listening socket per worker (SO_REUSEPORT): the kernel spreads the load generator's
+        # connections over the workers. On one shared socket the first worker to wake at times
+        # accepted all 16 of wrk's connections, and the round measured one worker, not two.
+        "--reuse-port",
         app,
     ]
     with log.open("wb") as out:
