@@ -263,7 +263,10 @@ def report(result: Result, machine: str) -> str:
             machine,
             "",
             f"gunicorn with the project's `gunicorn.conf.py`, {servers.WORKERS} workers × "
-            f"{servers.THREADS} threads (`WEB_CONCURRENCY`, `GUNICORN_THREADS`), access log on, "
+            f"{servers.THREADS} threads (`WEB_CONCURRENCY`, `GUNICORN_THREADS`), `--reuse-port` "
+            "(a listening socket per worker, so that the kernel spreads wrk's connections over "
+            "the workers; on one shared socket one worker at times took all of them), access "
+            "log on, "
             "logs to a file. The service runs on SQLite under a temporary `RESPONDER_DATA_DIR` "
             "with the rules in `bench/rules/`, verifies every callback's hash "
             "(`VOXIMPLANT_CALLBACK_SALT`, `VOXIMPLANT_API_KEY`), and its sender thread sends "
