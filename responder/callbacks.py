@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Blueprint, Flask, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DBAPIError
 
@@ -20,14 +20,10 @@ from responder.quarantine import (
     refusal_of_token,
 )
 from responder.schemas import MAX_BODY_BYTES
-from responder.services import Services
+from responder.services import current_services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks", __name__)
-
-
-def _services() -> Services:
-    return current_app.extensions["responder"]  # type: ignore[no-any-return]
 
 
 def _error(status: int, message: str) -> ResponseReturnValue:
@@ -36,14 +32,14 @@ def _error(status: int, message: str) -> ResponseReturnValue:
 
 @bp.post("/voximplant/callback")
 def callback_plain() -> ResponseReturnValue:
-    if _services().config.callback_token is not None:
+    if current_services().config.callback_token is not None:
         return _refuse_token("plain", "the URL has no token, and RESPONDER_CALLBACK_TOKEN is set")
     return _receive("plain")
 
 
 @bp.post("/voximplant/callback/<token>")
 def callback_with_token(token: str) -> ResponseReturnValue:
-    expected = _services().config.callback_token
+    expected = current_services().config.callback_token
     if expected is None:
         return _refuse_token("token", "the URL has a token, and RESPONDER_CALLBACK_TOKEN is unset")
     if not expected.equals(token):
@@ -71,7 +67,7 @@ def _refuse_token(route: str, reason: str) -> ResponseReturnValue:
 
 def _keep(refusal: Refusal, raw: bytes, route: str, status: int) -> None:
     keep(
-        _services(),
+        current_services(),
         refusal,
         body=raw,
         route=route,
@@ -86,7 +82,7 @@ def _receive(route: str) -> ResponseReturnValue:
     raw = _read_body()
     if not isinstance(raw, bytes):
         return raw
-    services = _services()
+    services = current_services()
     token_checked = route == "token"
     process = queue_batch if services.config.intake_mode == "queue" else handle_batch
     try:

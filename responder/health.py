@@ -6,13 +6,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from responder.ruleset import RuleSetError
-from responder.services import Services
+from responder.services import Services, current_services
 from responder.store.db import reading
 from responder.store.tables import outbox, seen_callbacks
 
@@ -35,7 +35,7 @@ def healthz() -> ResponseReturnValue:
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
     """Ready: every check passes; 503 naming the failed ones otherwise."""
-    services: Services = current_app.extensions["responder"]
+    services = current_services()
     checks: dict[str, dict[str, Any]] = {}
     for name, check in CHECKS.items():
         try:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from flask import current_app
 from sqlalchemy import Engine
 
 from responder.config import Config
@@ -42,3 +43,8 @@ class Services:
     def inbox(self) -> Engine:
         """The engine of the inbox (store/inbox.py): a SQLite file of its own, or the database."""
         return self.inbox_engine or self.engine
+
+
+def current_services() -> Services:
+    """The Services of the Flask app serving this request or running this CLI command."""
+    return current_app.extensions["responder"]  # type: ignore[no-any-return]

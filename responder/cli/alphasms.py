@@ -54,10 +54,10 @@ def price(number: str) -> None:
 def status(limit: int) -> None:
     """Poll the delivery state of messages sent through AlphaSMS and record changes."""
     from responder.alphasms.delivery import poll_delivery
-    from responder.cli.context import services
+    from responder.services import current_services
 
     client, _ = _client()
-    found = services()
+    found = current_services()
     try:
         report = poll_delivery(found.engine, client, found.clock, limit=limit)
     except AlphaSmsError as exc:

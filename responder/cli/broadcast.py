@@ -18,9 +18,9 @@ from responder.broadcast import (
     opted_out,
     read_recipients,
 )
-from responder.cli.context import services
 from responder.cli.voximplant import voximplant_client
 from responder.compliance.quiet import hold_until
+from responder.services import current_services
 from responder.store import broadcasts as store
 from responder.store.db import reading
 from responder.voximplant.api import MAX_A2P_DESTINATIONS
@@ -49,7 +49,7 @@ SETTLED = (store.SENT, store.FAILED, store.OPTED_OUT, store.UNKNOWN)
 @with_appcontext
 def broadcast(sender: str, to_file: Path, dry_run: bool, chunk_size: int, text: str) -> None:
     """Send TEXT to every number in the file; run it again to resume an interrupted one."""
-    found = services()
+    found = current_services()
     sender = normalise_sender(sender)
     try:
         count = check_message(sender, text)
@@ -124,7 +124,7 @@ def broadcast(sender: str, to_file: Path, dry_run: bool, chunk_size: int, text: 
 
 
 def _summary(broadcast_id: int) -> None:
-    with reading(services().engine) as conn:
+    with reading(current_services().engine) as conn:
         by_status = store.counts(conn, broadcast_id)
     click.echo(
         f"sent {by_status.get(store.SENT, 0)}, failed {by_status.get(store.FAILED, 0)}, "
@@ -140,7 +140,7 @@ def _summary(broadcast_id: int) -> None:
 
 
 def _dry_run(sender: str, recipients: Recipients, key: str, segments: int, encoding: str) -> None:
-    found = services()
+    found = current_services()
     done = 0
     with reading(found.engine) as conn:
         existing = store.find_broadcast(conn, key)

@@ -7,8 +7,8 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from responder.cli.context import services
 from responder.quarantine import ReplayError, replay
+from responder.services import current_services
 from responder.store.db import reading
 from responder.store.inbox import MAX_ATTEMPTS, parked, retry_parked, summary
 from responder.store.quarantine import (
@@ -34,7 +34,7 @@ def _when(kept: QuarantinedCallback) -> str:
 @with_appcontext
 def list_failed(limit: int, show_id: int | None) -> None:
     """The refused requests kept, with the check that failed and why."""
-    engine = services().engine
+    engine = current_services().engine
     if show_id is not None:
         _show(_get(show_id))
         return
@@ -58,7 +58,7 @@ def list_failed(limit: int, show_id: int | None) -> None:
 
 
 def _get(quarantine_id: int) -> QuarantinedCallback:
-    kept = find_quarantined(services().engine, quarantine_id)
+    kept = find_quarantined(current_services().engine, quarantine_id)
     if kept is None:
         raise click.ClickException(f"no quarantined callback with id {quarantine_id}")
     return kept
@@ -96,7 +96,7 @@ def replay_one(quarantine_id: int) -> None:
     """Run a kept request through intake again, with the configuration as it is now."""
     kept = _get(quarantine_id)
     try:
-        result = replay(services(), kept)
+        result = replay(current_services(), kept)
     except ReplayError as exc:
         raise click.ClickException(str(exc)) from None
     counts = ", ".join(
@@ -117,7 +117,7 @@ def replay_one(quarantine_id: int) -> None:
 @with_appcontext
 def inbox_status(retry: bool) -> None:
     """Callbacks answered in queue mode and not processed yet; those parked after failing."""
-    engine = services().inbox
+    engine = current_services().inbox
     if retry:
         click.echo(f"{retry_parked(engine)} parked callback(s) will be tried again")
         return
@@ -126,7 +126,7 @@ def inbox_status(retry: bool) -> None:
         stuck = parked(conn)
     click.echo(f"inbox: {found.waiting} waiting, {found.parked} parked")
     if found.oldest is not None:
-        age = (services().clock() - found.oldest).total_seconds()
+        age = (current_services().clock() - found.oldest).total_seconds()
         click.echo(f"oldest: received {age:.0f} s ago")
     for row in stuck:
         click.echo(

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import click
-from flask import current_app, has_app_context
+from flask import has_app_context
 from flask.cli import NoAppException, ScriptInfo, with_appcontext
 
 from responder.cli.arguments import number_argument
-from responder.cli.context import services
 from responder.compliance.optout import Keyword, change_consent
 from responder.compliance.settings import ComplianceSettings
 from responder.errors import ResponderError
+from responder.services import current_services
 from responder.store.consent import ACCOUNT_WIDE, consent_history, opted_out_pairs
 from responder.store.db import reading
 
@@ -20,7 +20,7 @@ from responder.store.db import reading
 def configured_compliance() -> ComplianceSettings:
     """The running configuration's compliance settings, or the defaults when there is none."""
     if has_app_context():
-        return current_app.extensions["responder"].config.compliance  # type: ignore[no-any-return]
+        return current_services().config.compliance
     ctx = click.get_current_context(silent=True)
     info = ctx.find_object(ScriptInfo) if ctx is not None else None
     if info is None:
@@ -45,7 +45,7 @@ def consent() -> None:
 @with_appcontext
 def list_opt_outs() -> None:
     """Every number opted out now, newest first."""
-    with reading(services().engine) as conn:
+    with reading(current_services().engine) as conn:
         rows = opted_out_pairs(conn)
     if not rows:
         click.echo("nobody is opted out")
@@ -63,7 +63,7 @@ def list_opt_outs() -> None:
 def show_consent(number: str) -> None:
     """The consent ledger of NUMBER: every opt-out and opt-in with the text that caused it."""
     theirs = number_argument(number)
-    with reading(services().engine) as conn:
+    with reading(current_services().engine) as conn:
         history = consent_history(conn, theirs)
         now_out = opted_out_pairs(conn, theirs)
     if not history:
@@ -88,7 +88,7 @@ NUMBER_HELP = "Only from this number of ours; without it, from every number of o
 def _record(keyword: Keyword, number: str, ours: str | None, note: str) -> None:
     theirs = number_argument(number)
     our_number = number_argument(ours) if ours else None
-    svc = services()
+    svc = current_services()
     settings = replace(svc.config.compliance, scope="number" if our_number else "account")
     with svc.engine.begin() as conn:
         result = change_consent(

@@ -9,9 +9,9 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from responder.cli.context import services
 from responder.cli.voximplant import voximplant_client
 from responder.history import METHODS, HistorySyncError, begin_sync, run_sync
+from responder.services import current_services
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
 
@@ -30,7 +30,7 @@ def history() -> None:
 @with_appcontext
 def sync(since: datetime | None) -> None:
     """Import GetSmsHistory and A2PGetSmsHistory into threads, skipping what is there already."""
-    found = services()
+    found = current_services()
     start = since.replace(tzinfo=UTC) if since is not None else None
     with voximplant_client(found.config) as client:
         for method in METHODS:

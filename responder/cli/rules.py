@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from flask import current_app, has_app_context
+from flask import has_app_context
 from flask.cli import NoAppException, ScriptInfo
 
 from responder.cli.consent import configured_compliance
@@ -18,12 +18,13 @@ from responder.ruleset.examples import DEFAULT_FROM, DEFAULT_TO, parse_moment, r
 from responder.ruleset.loader import build_ruleset, check_ruleset
 from responder.ruleset.model import MessageContext
 from responder.ruleset.problems import Problem, sort_problems
+from responder.services import current_services
 
 
 def default_rules_dir() -> Path:
     """The configured rules directory when an app is at hand, else ./rules."""
     if has_app_context():
-        return Path(current_app.extensions["responder"].config.rules_dir)
+        return Path(current_services().config.rules_dir)
     ctx = click.get_current_context(silent=True)
     info = ctx.find_object(ScriptInfo) if ctx is not None else None
     if info is None:

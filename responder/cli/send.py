@@ -9,11 +9,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import Row, select
 
-from responder.cli.context import services
 from responder.errors import InvalidNumberError, OptedOutError
 from responder.outgoing import MessageTextError, queue_manual
 from responder.sender import Sender
-from responder.services import Services
+from responder.services import Services, current_services
 from responder.store.db import reading
 from responder.store.tables import messages
 
@@ -35,7 +34,7 @@ POLL_S = 0.2
 @with_appcontext
 def send(our_number: str, their_number: str, wait: float, text: str) -> None:
     """Send TEXT to one number: opt-outs and quiet hours apply, and it is kept in its thread."""
-    found = services()
+    found = current_services()
     try:
         with found.engine.begin() as conn:
             ids = queue_manual(conn, found, our_number, their_number, text)

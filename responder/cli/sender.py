@@ -12,9 +12,9 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from responder.cli.context import services
 from responder.logs import configure_logging
 from responder.sender import Sender
+from responder.services import current_services
 from responder.store.db import reading
 from responder.store.outbox import depth, next_due
 from responder.store.pacing import find_pause, lift_pause
@@ -34,8 +34,8 @@ def sender() -> None:
 def run_sender() -> None:
     """Send queued messages until SIGTERM or SIGINT, finishing the send in flight."""
     # A worker process: its log is all it says, JSON events on stdout like the web's.
-    configure_logging(services().config, stream=sys.stdout)
-    worker = Sender(services())
+    configure_logging(current_services().config, stream=sys.stdout)
+    worker = Sender(current_services())
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: finishing the send in flight, then stopping", signum)
@@ -50,8 +50,8 @@ def run_sender() -> None:
 @with_appcontext
 def sender_status() -> None:
     """The outbox: how many wait, how many are due or being sent, the oldest, any pause."""
-    engine = services().engine
-    now = services().clock()
+    engine = current_services().engine
+    now = current_services().clock()
     with reading(engine) as conn:
         waiting = depth(conn)
         due = conn.execute(
@@ -79,7 +79,7 @@ def sender_status() -> None:
 @with_appcontext
 def sender_resume() -> None:
     """Lift a pause of all sending at once, e.g. right after topping up the account."""
-    pause = lift_pause(services().engine, services().clock())
+    pause = lift_pause(current_services().engine, current_services().clock())
     if pause is None:
         click.echo("sending is not paused")
     else:

@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from responder.cli.arguments import number_argument
-from responder.cli.context import services
+from responder.services import current_services
 from responder.simulation import simulate_message
 
 
@@ -18,7 +18,7 @@ from responder.simulation import simulate_message
 def simulate(their: str, ours: str, text: str) -> None:
     """Print the rule that answers TEXT and the rendered reply; sends nothing."""
     their_number, our_number = number_argument(their), number_argument(ours)
-    decision = simulate_message(services(), our_number, their_number, text)
+    decision = simulate_message(current_services(), our_number, their_number, text)
     click.echo(f"rule: {decision.rule_id or '(none)'}")
     click.echo(f"reply: {decision.reply if decision.reply is not None else '(no reply)'}")
     if decision.reply is None:

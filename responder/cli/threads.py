@@ -10,9 +10,9 @@ import click
 from flask.cli import with_appcontext
 
 from responder.cli.arguments import number_argument
-from responder.cli.context import services
 from responder.errors import InvalidNumberError
 from responder.numbers import normalise_number
+from responder.services import current_services
 from responder.store.db import reading
 from responder.store.retention import EXPORT_COLUMNS, iter_messages, purge_older_than
 from responder.store.threads import find_threads_with, inbox_page, message_history, thread_page
@@ -28,7 +28,7 @@ def threads() -> None:
 @with_appcontext
 def list_threads(limit: int) -> None:
     """Threads by last activity, newest first."""
-    with reading(services().engine) as conn:
+    with reading(current_services().engine) as conn:
         rows = inbox_page(conn, limit=limit)
     if not rows:
         click.echo("no threads yet")
@@ -47,7 +47,7 @@ def list_threads(limit: int) -> None:
 def show_thread(number: str, limit: int) -> None:
     """Every message of the threads with NUMBER (theirs or ours)."""
     normalised = number_argument(number)
-    with reading(services().engine) as conn:
+    with reading(current_services().engine) as conn:
         found = find_threads_with(conn, normalised)
         if not found:
             raise click.ClickException(f"no thread with {normalised}")
@@ -87,8 +87,8 @@ def purge_threads(older_than: str, dry_run: bool) -> None:
 
     Messages still waiting to be sent are kept, and so are opt-outs and the consent ledger.
     """
-    cutoff = services().clock() - parse_age(older_than)
-    report = purge_older_than(services().engine, cutoff, dry_run=dry_run)
+    cutoff = current_services().clock() - parse_age(older_than)
+    report = purge_older_than(current_services().engine, cutoff, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     click.echo(
         f"{verb} {report.messages} messages ({report.events} status events), "
@@ -115,7 +115,7 @@ def export_threads(fmt: str, output: str, since: datetime | None, number: str | 
         except InvalidNumberError as exc:
             raise click.BadParameter(str(exc), param_hint="--number") from None
     since_utc = since.replace(tzinfo=UTC) if since is not None else None
-    rows = iter_messages(services().engine, since=since_utc, number=number)
+    rows = iter_messages(current_services().engine, since=since_utc, number=number)
     count = 0
     with click.open_file(output, "w", encoding="utf-8") as out:
         if fmt == "csv":
@@ -137,7 +137,7 @@ def export_threads(fmt: str, output: str, since: datetime | None, number: str | 
 @with_appcontext
 def trace_message(message_id: int) -> None:
     """Every state change of one message with its time, from received or queued to the end."""
-    with reading(services().engine) as conn:
+    with reading(current_services().engine) as conn:
         events = message_history(conn, message_id)
     if not events:
         raise click.ClickException(f"no message with id {message_id}")

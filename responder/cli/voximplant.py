@@ -12,8 +12,8 @@ import click
 from flask.cli import with_appcontext
 
 from responder.cli.arguments import number_argument
-from responder.cli.context import services
 from responder.config import Config
+from responder.services import current_services
 from responder.voximplant.api import VoximplantClient
 from responder.voximplant.doctor import api_fix, run_checks
 from responder.voximplant.errors import VoximplantApiError
@@ -52,7 +52,7 @@ def voximplant() -> None:
 @with_appcontext
 def numbers() -> None:
     """A table of our numbers: SMS supported, SMS enabled, callback URL."""
-    with voximplant_client(services().config) as client:
+    with voximplant_client(current_services().config) as client:
         try:
             account = client.get_account_info()
             found = list(client.iter_phone_numbers())
@@ -90,7 +90,7 @@ def disable_sms(number: str) -> None:
 
 def _control(raw: str, command: str) -> None:
     number = number_argument(raw)
-    with voximplant_client(services().config) as client:
+    with voximplant_client(current_services().config) as client:
         try:
             _require_attached(client, number)
             client.control_sms(number, "enable" if command == "enable" else "disable")
@@ -125,7 +125,7 @@ def set_callback(url: str, number: str | None, salt: str | None) -> None:
         click.echo("warning: a plain http callback URL sends the messages unencrypted", err=True)
     new_salt = _salt(salt)
     target = number_argument(number) if number else None
-    with voximplant_client(services().config) as client:
+    with voximplant_client(current_services().config) as client:
         try:
             if target is not None:
                 _require_attached(client, target)
@@ -160,7 +160,7 @@ def _salt(salt: str | None) -> str | None:
 @with_appcontext
 def doctor(numbers_: tuple[str, ...], url: str | None) -> None:
     """Check the account setup, one PASS/FAIL line each, with how to fix each failure."""
-    config = services().config
+    config = current_services().config
     wanted = tuple(number_argument(n) for n in numbers_)
     with voximplant_client(config) as client:
         checks = run_checks(config, client, numbers=wanted, public_url=url)

@@ -20,8 +20,9 @@ from flask import abort, current_app, redirect, render_template, request, sessio
 from flask.typing import ResponseReturnValue
 from werkzeug.security import check_password_hash
 
-from responder.dashboard.blueprint import bp, services
+from responder.dashboard.blueprint import bp
 from responder.secret import Secret
+from responder.services import current_services
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def _fingerprint(password: Secret) -> str:
 
 
 def is_signed_in() -> bool:
-    password = services().config.admin_password
+    password = current_services().config.admin_password
     marker = session.get("admin")
     if password is None or not isinstance(marker, str):
         return False
@@ -130,7 +131,7 @@ def _csrf_ok() -> bool:
 @bp.before_request
 def guard() -> ResponseReturnValue | None:
     """Every dashboard request: off without a password, signed in, CSRF token on writes."""
-    if services().config.admin_password is None:
+    if current_services().config.admin_password is None:
         abort(404, "The dashboard is off: set RESPONDER_ADMIN_PASSWORD to turn it on.")
     if request.endpoint not in PUBLIC_ENDPOINTS and not is_signed_in():
         if request.method in SAFE_METHODS:
@@ -151,7 +152,7 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     """The sign-in form; a right password opens a new session, failures are counted."""
-    password = services().config.admin_password
+    password = current_services().config.admin_password
     if password is None:  # guard() has answered 404 already; this narrows the type
         abort(404)
     next_url = _safe_next(request.values.get("next"))

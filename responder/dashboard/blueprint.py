@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
-
-from responder.services import Services
+from flask import Blueprint
 
 bp = Blueprint(
     "dashboard",
@@ -13,7 +11,3 @@ bp = Blueprint(
     template_folder="templates",
     static_folder="static",
 )
-
-
-def services() -> Services:
-    return current_app.extensions["responder"]  # type: ignore[no-any-return]

@@ -7,13 +7,14 @@ from datetime import timedelta
 from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
 
-from responder.dashboard.blueprint import bp, services
+from responder.dashboard.blueprint import bp
 from responder.dashboard.chart import daily_chart, last_days
 from responder.dashboard.filters import format_number
 from responder.dashboard.queries import ledger_page, rule_hits
 from responder.errors import InvalidNumberError
 from responder.numbers import callback_number, normalise_number
 from responder.ruleset import RuleSetError
+from responder.services import current_services
 from responder.simulation import simulate_message
 from responder.sms.segments import count_segments
 from responder.store.consent import opted_out_pairs
@@ -50,7 +51,7 @@ def optouts() -> ResponseReturnValue:
     number = _number_filter()
     offset = _int_arg("offset") or 0
     before = _int_arg("before")
-    with reading(services().engine) as conn:
+    with reading(current_services().engine) as conn:
         listed = opted_out_pairs(conn, number, limit=PAGE + 1, offset=offset)
         ledger = ledger_page(conn, limit=PAGE + 1, before_id=before, their_number=number)
     return render_template(
@@ -68,7 +69,7 @@ def optouts() -> ResponseReturnValue:
 @bp.get("/rules")
 def rules() -> ResponseReturnValue:
     """The live rule set, its reload problems, hits per rule per day, rules never fired."""
-    svc = services()
+    svc = current_services()
     holder = svc.rules
     try:
         ruleset = holder.current()
@@ -102,7 +103,7 @@ def rules() -> ResponseReturnValue:
 
 
 def _default_our_number() -> str:
-    svc = services()
+    svc = current_services()
     if svc.config.our_numbers:
         return format_number(svc.config.our_numbers[0])
     with reading(svc.engine) as conn:
@@ -134,7 +135,9 @@ def simulator() -> ResponseReturnValue:
     if errors:
         return render_template("dashboard/simulator.html", form=form, errors=errors), 400
     try:
-        decision = simulate_message(services(), numbers["ours"], numbers["their"], form["text"])
+        decision = simulate_message(
+            current_services(), numbers["ours"], numbers["their"], form["text"]
+        )
     except RuleSetError as exc:
         return render_template("dashboard/simulator.html", form=form, errors=[str(exc)]), 409
     return render_template(

@@ -11,11 +11,12 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Connection
 
-from responder.dashboard.blueprint import bp, services
+from responder.dashboard.blueprint import bp
 from responder.dashboard.filters import format_number
 from responder.errors import InvalidNumberError, OptedOutError
 from responder.outgoing import MessageTextError, queue_manual
 from responder.replies import MAX_REPLY_CHARS
+from responder.services import current_services
 from responder.sms.segments import count_segments
 from responder.sms.split import split_for_limit
 from responder.store.db import reading
@@ -66,8 +67,8 @@ def inbox() -> ResponseReturnValue:
         number = re.sub(r"\D", "", query)
     elif query:
         text = query
-    now = services().clock()
-    with reading(services().engine) as conn:
+    now = current_services().clock()
+    with reading(current_services().engine) as conn:
         rows = inbox_page(
             conn,
             limit=INBOX_PAGE + 1,
@@ -109,7 +110,7 @@ def _decode_trace(raw: str | None) -> Any:
 def _render_thread(
     thread_id: int, *, before_id: int | None = None, draft: str = "", error: str | None = None
 ) -> ResponseReturnValue:
-    svc = services()
+    svc = current_services()
     with reading(svc.engine) as conn:
         thread = _get_thread(conn, thread_id)
         rows = thread_page(conn, thread.id, limit=THREAD_PAGE + 1, before_id=before_id)
@@ -149,7 +150,7 @@ def thread(thread_id: int) -> ResponseReturnValue:
 @bp.post("/threads/<int:thread_id>/reply")
 def reply(thread_id: int) -> ResponseReturnValue:
     """A hand reply: through compliance (opt-outs, quiet hours) into the outbox."""
-    svc = services()
+    svc = current_services()
     text = request.form.get("text", "")
     if len(text) > MAX_TEXT:
         return _render_thread(
@@ -170,7 +171,7 @@ def reply(thread_id: int) -> ResponseReturnValue:
 
 
 def _set_pause(thread_id: int, until: datetime | None, notice: str) -> ResponseReturnValue:
-    with services().engine.begin() as conn:
+    with current_services().engine.begin() as conn:
         _get_thread(conn, thread_id)
         set_paused(conn, thread_id, until)
     flash(notice)
@@ -180,7 +181,7 @@ def _set_pause(thread_id: int, until: datetime | None, notice: str) -> ResponseR
 @bp.post("/threads/<int:thread_id>/pause")
 def pause(thread_id: int) -> ResponseReturnValue:
     """Hand the thread to a person: no automatic replies for RESPONDER_HANDOFF_IDLE."""
-    svc = services()
+    svc = current_services()
     until = svc.clock() + timedelta(seconds=svc.config.handoff_idle_s)
     notice = "Automatic replies are paused; opt-out and help words are still answered."
     return _set_pause(thread_id, until, notice)
