@@ -49,15 +49,20 @@ class _Request:
     kept: list[bool] = field(default_factory=list)
     error: BaseException | None = None
     done: bool = False
+    woken: threading.Event = field(default_factory=threading.Event)
 
 
 class InboxFile:
-    """The inbox file of one SQLite database, written by the threads of this process."""
+    """The inbox file of one SQLite database, written by the threads of this process.
+
+    Each answering thread waits at most once: the writer wakes the requests it wrote, then
+    hands its turn to the first that came while it wrote.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
-        self._turn = threading.Condition()
+        self._lock = threading.Lock()
         self._waiting: list[_Request] = []
         self._writing = False
 
@@ -68,26 +73,32 @@ class InboxFile:
         longer than WRITE_WAIT_S, disk full): nothing of this request was kept.
         """
         mine = _Request(rows)
-        with self._turn:
+        with self._lock:
             self._waiting.append(mine)
-            while not mine.done:
-                if self._writing:
-                    self._turn.wait()
-                    continue
-                group, self._waiting = self._waiting, []
-                self._writing = True
-                self._turn.release()
-                try:
-                    self._write(group)
-                finally:
-                    self._turn.acquire()
-                    self._writing = False
-                    self._turn.notify_all()
+            leading = not self._writing
+            self._writing = True
+        if not leading:
+            mine.woken.wait()  # written by the writer, or made the writer
+        if not mine.done:
+            self._lead()
         if mine.error is not None:
             if isinstance(mine.error, sqlite3.Error):
                 raise OperationalError("INSERT INTO inbox", None, mine.error)
             raise mine.error
         return mine.kept
+
+    def _lead(self) -> None:
+        """Write every request waiting now, then hand the turn to the first that came since."""
+        with self._lock:
+            group, self._waiting = self._waiting, []
+        self._write(group)
+        for request in group:
+            request.woken.set()
+        with self._lock:
+            if self._waiting:
+                self._waiting[0].woken.set()  # its thread writes the next group
+            else:
+                self._writing = False
 
     def _write(self, group: list[_Request]) -> None:
         """Insert the rows of every request in *group* at once; each request learns how it
