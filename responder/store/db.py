@@ -53,19 +53,15 @@ def _use_wal(cursor: Any) -> None:
 
 
 def _execute_until_unlocked(
-    cursor: Any,
-    sql: str,
-    params: Any = (),
-    *,
-    first_pause: float,
-    longest_pause: float | None = None,
-) -> Any:
+    cursor: Any, sql: str, *, first_pause: float, longest_pause: float | None = None
+) -> None:
     """Run *sql*, again after a pause (doubling up to *longest_pause*) while the file is locked."""
     deadline = time.monotonic() + WRITE_WAIT_S
     pause = first_pause
     while True:
         try:
-            return cursor.execute(sql, params)
+            cursor.execute(sql)
+            return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
@@ -124,7 +120,7 @@ class _WriteQueue:
                 raise sqlite3.OperationalError("database is locked")
             self._holder = key
         try:
-            begin_immediate(dbapi_connection)
+            _begin_immediate(dbapi_connection)
         except BaseException:
             self._release(dbapi_connection)
             raise
@@ -140,7 +136,7 @@ class _WriteQueue:
         self._release(dbapi_connection)
 
 
-def begin_immediate(dbapi_connection: Any) -> None:
+def _begin_immediate(dbapi_connection: Any) -> None:
     """BEGIN IMMEDIATE, retried every half millisecond or less while another process writes."""
     # Taking the write lock at BEGIN: a deferred transaction that later writes can fail with
     # "database is locked" at once. SQLite's own busy handler would sleep 1, 2, 5 ... ms.
@@ -155,14 +151,8 @@ def begin_immediate(dbapi_connection: Any) -> None:
 
 def take_write_lock(cursor: Any) -> None:
     """BEGIN IMMEDIATE on a connection whose busy timeout is 0, tried until the lock is free."""
-    write_when_unlocked(cursor, "BEGIN IMMEDIATE")
-
-
-def write_when_unlocked(cursor: Any, sql: str, params: Any = ()) -> Any:
-    """Execute *sql* on a connection whose busy timeout is 0, again every half millisecond or
-    less while another connection writes; a statement on its own is its own transaction."""
-    return _execute_until_unlocked(
-        cursor, sql, params, first_pause=0.0001, longest_pause=RETRY_PAUSE_S
+    _execute_until_unlocked(
+        cursor, "BEGIN IMMEDIATE", first_pause=0.0001, longest_pause=RETRY_PAUSE_S
     )
 
 

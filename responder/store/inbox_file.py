@@ -2,7 +2,7 @@
 
 A callback's answer waits until its rows are committed to `responder-inbox.db`. The threads of
 a process that answer at the same time hand their rows to one of them, which inserts them all
-with one statement, a transaction of its own, while the others wait for its commit (group
+in one transaction, a statement per CHUNK rows, while the others wait for its commit (group
 commit): one lock, one commit and one write of each changed page for the group, where each
 request used to take its own. The writes go through the sqlite3 module on one connection
 per process; through SQLAlchemy's pool and events the insert cost about four times as much
@@ -12,6 +12,7 @@ through it.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from dataclasses import dataclass, field
@@ -20,18 +21,14 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from responder.store.db import (
-    WRITE_WAIT_S,
-    sqlite_pragmas,
-    take_write_lock,
-    write_when_unlocked,
-)
+from responder.store.db import WRITE_WAIT_S, sqlite_pragmas, take_write_lock
 
 # Rows per INSERT statement: 5 variables each, far below SQLite's limit of 32,766.
 CHUNK = 200
 _COLUMNS = "(account_id, callback_id, received_at, request_id, payload)"
 
 
+@functools.cache
 def _insert_sql(rows: int) -> str:
     """The INSERT of *rows* rows; only placeholders vary, and the driver caches each form."""
     values = ", ".join(["(?, ?, ?, ?, ?)"] * rows)
@@ -115,19 +112,14 @@ class InboxFile:
                 request.done = True
 
     def _insert(self, rows: list[dict[str, Any]]) -> set[tuple[int, int]]:
-        """Insert *rows* in one transaction; the (account_id, callback_id) of those inserted.
-
-        Up to CHUNK rows are one statement, which is its own transaction: one step of SQLite
-        for the whole group, where a transaction of its own would take three.
-        """
+        """Insert *rows* in one transaction, CHUNK rows per statement; the (account_id,
+        callback_id) of those inserted."""
         conn = self._connection()
-        chunks = [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
-        if len(chunks) == 1:
-            return _added(write_when_unlocked(conn, _insert_sql(len(rows)), _values(rows)))
         take_write_lock(conn)
         try:
             new: set[tuple[int, int]] = set()
-            for chunk in chunks:
+            for i in range(0, len(rows), CHUNK):
+                chunk = rows[i : i + CHUNK]
                 new |= _added(conn.execute(_insert_sql(len(chunk)), _values(chunk)))
             conn.execute("COMMIT")
         except BaseException:
