@@ -75,23 +75,9 @@ def process_inbox(services: Services, *, limit: int = 20, budget_s: float = 0.00
     taken = take(services.inbox, now, limit, lease_s=services.config.lease_s)
     if not taken:
         return 0  # another process was first
-    ruleset = services.rules.serving()
-    deadline = time.monotonic() + budget_s
-    done: list[Queued] = []
-    failed: list[tuple[Queued, str]] = []
     try:
         with services.engine.begin() as conn:
-            for item in taken:
-                if done and time.monotonic() > deadline:
-                    break
-                with bound_request_id(item.request_id):
-                    try:
-                        with conn.begin_nested():
-                            _store_queued(conn, services, ruleset, item, now)
-                        done.append(item)
-                    except Exception as exc:  # one bad callback must not hold up the others
-                        log.exception("queued callback %s failed", item.callback_id)
-                        failed.append((item, f"{type(exc).__name__}: {exc}"))
+            done, failed = _store_taken(conn, services, taken, now, budget_s)
     except Exception:
         _hand_back(services, now, taken)
         raise
@@ -101,6 +87,29 @@ def process_inbox(services: Services, *, limit: int = 20, budget_s: float = 0.00
     if done:
         services.wakeup.set()
     return len(handled)
+
+
+def _store_taken(
+    conn: Connection, services: Services, taken: list[Queued], now: datetime, budget_s: float
+) -> tuple[list[Queued], list[tuple[Queued, str]]]:
+    """Store each taken callback in a savepoint of *conn* until *budget_s* has passed: those
+    stored, and those that failed with their error."""
+    ruleset = services.rules.serving()
+    deadline = time.monotonic() + budget_s
+    done: list[Queued] = []
+    failed: list[tuple[Queued, str]] = []
+    for item in taken:
+        if done and time.monotonic() > deadline:
+            break
+        with bound_request_id(item.request_id):
+            try:
+                with conn.begin_nested():
+                    _store_queued(conn, services, ruleset, item, now)
+                done.append(item)
+            except Exception as exc:  # one bad callback must not hold up the others
+                log.exception("queued callback %s failed", item.callback_id)
+                failed.append((item, f"{type(exc).__name__}: {exc}"))
+    return done, failed
 
 
 def _hand_back(services: Services, now: datetime, taken: list[Queued]) -> None:
