@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import click
-from flask import has_app_context
-from flask.cli import NoAppException, ScriptInfo, with_appcontext
+from flask.cli import NoAppException, with_appcontext
 
 from responder.cli.arguments import number_argument
+from responder.cli.context import configured
 from responder.compliance.optout import Keyword, change_consent
 from responder.compliance.settings import ComplianceSettings
 from responder.errors import ResponderError
@@ -19,17 +19,11 @@ from responder.store.db import reading
 
 def configured_compliance() -> ComplianceSettings:
     """The running configuration's compliance settings, or the defaults when there is none."""
-    if has_app_context():
-        return current_services().config.compliance
-    ctx = click.get_current_context(silent=True)
-    info = ctx.find_object(ScriptInfo) if ctx is not None else None
-    if info is None:
-        return ComplianceSettings()
     try:
-        app = info.load_app()
+        config = configured()
     except (NoAppException, ResponderError):
         return ComplianceSettings()
-    return app.extensions["responder"].config.compliance  # type: ignore[no-any-return]
+    return config.compliance if config is not None else ComplianceSettings()
 
 
 def _ours(number: str) -> str:

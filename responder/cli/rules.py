@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from flask import has_app_context
-from flask.cli import NoAppException, ScriptInfo
+from flask.cli import NoAppException
 
 from responder.cli.consent import configured_compliance
+from responder.cli.context import configured
 from responder.compliance.rulecheck import compliance_problems
 from responder.errors import ResponderError
 from responder.numbers import callback_number
@@ -18,24 +18,17 @@ from responder.ruleset.examples import DEFAULT_FROM, DEFAULT_TO, parse_moment, r
 from responder.ruleset.loader import build_ruleset, check_ruleset
 from responder.ruleset.model import MessageContext
 from responder.ruleset.problems import Problem, sort_problems
-from responder.services import current_services
 
 
 def default_rules_dir() -> Path:
     """The configured rules directory when an app is at hand, else ./rules."""
-    if has_app_context():
-        return Path(current_services().config.rules_dir)
-    ctx = click.get_current_context(silent=True)
-    info = ctx.find_object(ScriptInfo) if ctx is not None else None
-    if info is None:
-        return Path("rules")
     try:
-        app = info.load_app()
+        config = configured()
     except (NoAppException, ResponderError) as exc:
         raise click.ClickException(
             f"cannot read the configured rules directory ({exc}); pass DIR"
         ) from None
-    return Path(app.extensions["responder"].config.rules_dir)
+    return Path(config.rules_dir) if config is not None else Path("rules")
 
 
 def _resolve(rules_dir: Path | None) -> Path:
