@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Table, create_engine, func, select
 
 from bench import callbacks, servers
 from bench.machine import ROOT
@@ -206,24 +206,18 @@ def measure(workdir: Path, *, rounds: int, seconds: float, warmup_s: float) -> R
 
 
 def _wait_for_outbox(url: str, limit_s: float = 120.0) -> None:
-    engine = create_engine(url)
     deadline = time.monotonic() + limit_s
-    try:
-        while time.monotonic() < deadline:
-            with engine.connect() as conn:
-                if not conn.execute(select(func.count()).select_from(outbox)).scalar_one():
-                    return
-            time.sleep(0.2)
-    finally:
-        engine.dispose()
+    while _count(url, outbox) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
-def _inbox_count(url: str) -> int:
+def _count(url: str, table: Table) -> int:
+    """Rows in *table* of the database at *url*; the inbox is read where the service keeps it."""
     database = create_engine(url)
-    engine = inbox_engine(database, None, create=False)  # SQLite: a file of its own
+    engine = inbox_engine(database, None, create=False) if table is inbox else database
     try:
         with engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(inbox)).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
     finally:
         engine.dispose()
         database.dispose()
@@ -232,12 +226,12 @@ def _inbox_count(url: str) -> int:
 def drain_inbox(env: dict[str, str], workdir: Path, limit_s: float = 120.0) -> Drain:
     """Start one `responder sender run` on the queue's backlog; time it (*limit_s* at most)."""
     url = f"sqlite:///{workdir / 'data' / 'responder.db'}"
-    waiting = _inbox_count(url)
+    waiting = _count(url, inbox)
     started = time.monotonic()
     with servers.sender(env, workdir):
-        while _inbox_count(url) and time.monotonic() - started < limit_s:
+        while _count(url, inbox) and time.monotonic() - started < limit_s:
             time.sleep(0.5)
-    left = _inbox_count(url)
+    left = _count(url, inbox)
     return Drain(waiting, waiting - left, time.monotonic() - started)
 
 
