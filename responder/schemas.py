@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
 
 from responder.errors import CallbackError
 
@@ -42,9 +43,77 @@ class _SmsItemSchema(Schema):
     sms_body = fields.String(required=True, validate=validate.Length(max=10000))
 
 
-# Built once: a schema's construction copies its fields, which costs more than a load.
-_CALLBACK = _CallbackSchema()
-_SMS_ITEM = _SmsItemSchema()
+@dataclass(frozen=True)
+class _Plain:
+    """What a schema field takes as it comes, with no conversion (see _load)."""
+
+    name: str
+    kind: type
+    required: bool
+    allow_none: bool
+    default: Any
+    validators: tuple[Callable[[Any], Any], ...]
+
+
+class _LoadingSchema:
+    """A schema built once (construction copies its fields, which costs more than a load),
+    with its fields' plain forms for the quick path of load()."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.plain = tuple(_plain(name, field) for name, field in schema.load_fields.items())
+
+    def load(self, element: dict[str, Any]) -> dict[str, Any]:
+        """schema.load(element). An element whose every field already has its loaded type
+        and passes its validators is taken as it is; any other goes through marshmallow,
+        which converts it or raises ValidationError with its messages. Callbacks come in
+        the first form, and the quick path costs a fifth of a load."""
+        loaded: dict[str, Any] = {}
+        for field in self.plain:
+            value = element.get(field.name, missing)
+            if value is missing:
+                if field.required:
+                    return self.schema.load(element)
+                value = field.default
+            elif value is None:
+                if not field.allow_none:
+                    return self.schema.load(element)
+            elif type(value) is not field.kind or not _passes(field.validators, value):
+                return self.schema.load(element)
+            loaded[field.name] = value
+        return loaded
+
+
+# Field classes whose load returns a value of this exact type unchanged.
+_PLAIN_KINDS: tuple[tuple[type[fields.Field], type], ...] = (
+    (fields.Integer, int),
+    (fields.String, str),
+)
+
+
+def _plain(name: str, field: fields.Field) -> _Plain:
+    kind = next((k for cls, k in _PLAIN_KINDS if isinstance(field, cls)), None)
+    if kind is None or field.data_key is not None or callable(field.load_default):
+        raise TypeError(f"field {name!r} has no plain form; load() would need marshmallow")
+    return _Plain(
+        name=name,
+        kind=kind,
+        required=field.required,
+        allow_none=field.allow_none,
+        default=None if field.load_default is missing else field.load_default,
+        validators=tuple(field.validators),
+    )
+
+
+def _passes(validators: tuple[Callable[[Any], Any], ...], value: Any) -> bool:
+    try:
+        return all(validator(value) is not False for validator in validators)
+    except ValidationError:
+        return False
+
+
+_CALLBACK = _LoadingSchema(_CallbackSchema())
+_SMS_ITEM = _LoadingSchema(_SmsItemSchema())
 
 
 @dataclass(frozen=True)
