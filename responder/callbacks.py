@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
-from flask import Blueprint, Flask, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DBAPIError
 
@@ -26,8 +28,16 @@ log = logging.getLogger(__name__)
 bp = Blueprint("callbacks", __name__)
 
 
-def _error(status: int, message: str) -> ResponseReturnValue:
-    return jsonify({"error": message}), status
+# One encoder for every answer; jsonify builds one per call, with sorted keys.
+_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
+def _answer(body: dict[str, Any], status: int) -> Response:
+    return Response(_JSON.encode(body), status=status, mimetype="application/json")
+
+
+def _error(status: int, message: str) -> Response:
+    return _answer({"error": message}, status)
 
 
 @bp.post("/voximplant/callback")
@@ -104,7 +114,7 @@ def _receive(route: str) -> ResponseReturnValue:
     refusal = refusal_of_report(report, token_checked=token_checked)
     if refusal is not None:
         _keep(refusal, raw, route, report.status)
-    return jsonify(body), report.status
+    return _answer(body, report.status)
 
 
 def init_app(app: Flask) -> None:
