@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DBAPIError
 
@@ -21,6 +21,7 @@ from responder.quarantine import (
     refusal_of_report,
     refusal_of_token,
 )
+from responder.request_ids import current_request_id
 from responder.schemas import MAX_BODY_BYTES
 from responder.services import current_services
 
@@ -83,7 +84,7 @@ def _keep(refusal: Refusal, raw: bytes, route: str, status: int) -> None:
         route=route,
         status_code=status,
         headers=kept_headers(request.headers),
-        request_id=g.get("request_id"),
+        request_id=current_request_id(),
         remote_addr=request.remote_addr,
     )
 

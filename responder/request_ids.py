@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, g, request
+from flask import Flask
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 HEADER = "X-Request-Id"
+ENVIRON_KEY = "HTTP_X_REQUEST_ID"
 MAX_LENGTH = 64  # the width of messages.request_id
 
 # Printable, no spaces or quotes: safe in a log line, a header and a column. Routers send UUIDs.
@@ -46,24 +51,27 @@ def bound_request_id(value: str | None) -> Iterator[str | None]:
         _current.reset(token)
 
 
+class RequestIds:
+    """WSGI middleware: the request's id is current while the app runs, and the answer's
+    X-Request-Id. A middleware rather than three Flask hooks: a tenth of their cost."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request_id = accept_request_id(environ.get(ENVIRON_KEY))
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            headers.append((HEADER, request_id))
+            return start_response(status, headers, exc_info)
+
+        token = _current.set(request_id)
+        try:
+            return self.app(environ, start)
+        finally:
+            _current.reset(token)
+
+
 def init_app(app: Flask) -> None:
     """Give every request an id, in the logs while it runs and in the X-Request-Id answer."""
-
-    @app.before_request
-    def bind() -> None:
-        request_id = accept_request_id(request.headers.get(HEADER))
-        g.request_id = request_id
-        g.request_id_token = _current.set(request_id)
-
-    @app.after_request
-    def answer(response: Response) -> Response:
-        request_id = g.get("request_id")
-        if request_id:
-            response.headers[HEADER] = request_id
-        return response
-
-    @app.teardown_request
-    def unbind(_exc: BaseException | None) -> None:
-        token = g.pop("request_id_token", None)
-        if token is not None:
-            _current.reset(token)
+    app.wsgi_app = RequestIds(app.wsgi_app)  # type: ignore[method-assign]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
 
@@ -64,34 +64,41 @@ class _LoadingSchema:
         self.plain = tuple(_plain(name, field) for name, field in schema.load_fields.items())
 
     def load(self, element: dict[str, Any]) -> dict[str, Any]:
-        """schema.load(element). An element whose every field already has its loaded type
-        and passes its validators is taken as it is; any other goes through marshmallow,
-        which converts it or raises ValidationError with its messages. Callbacks come in
-        the first form, and the quick path costs a fifth of a load."""
+        """schema.load(element): quicker for an element that needs no conversion, which is
+        how callbacks come (a fifth of a load); any other goes through marshmallow, which
+        converts it or raises ValidationError with its messages."""
+        loaded = self._as_it_is(element)
+        if loaded is None:
+            loaded = self.schema.load(element)
+        return cast(dict[str, Any], loaded)
+
+    def _as_it_is(self, element: dict[str, Any]) -> dict[str, Any] | None:
+        """The element's fields, when each already has its loaded type and passes its
+        validators; None when one does not."""
         loaded: dict[str, Any] = {}
         for field in self.plain:
             value = element.get(field.name, missing)
             if value is missing:
                 if field.required:
-                    return self.schema.load(element)
+                    return None
                 value = field.default
             elif value is None:
                 if not field.allow_none:
-                    return self.schema.load(element)
+                    return None
             elif type(value) is not field.kind or not _passes(field.validators, value):
-                return self.schema.load(element)
+                return None
             loaded[field.name] = value
         return loaded
 
 
 # Field classes whose load returns a value of this exact type unchanged.
-_PLAIN_KINDS: tuple[tuple[type[fields.Field], type], ...] = (
+_PLAIN_KINDS: tuple[tuple[type[fields.Field[Any]], type], ...] = (
     (fields.Integer, int),
     (fields.String, str),
 )
 
 
-def _plain(name: str, field: fields.Field) -> _Plain:
+def _plain(name: str, field: fields.Field[Any]) -> _Plain:
     kind = next((k for cls, k in _PLAIN_KINDS if isinstance(field, cls)), None)
     if kind is None or field.data_key is not None or callable(field.load_default):
         raise TypeError(f"field {name!r} has no plain form; load() would need marshmallow")
