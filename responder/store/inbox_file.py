@@ -38,6 +38,12 @@ def _insert_sql(rows: int) -> str:
     )
 
 
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass
 class _Request:
     """One request's rows, and once written, which were new or what went wrong."""
@@ -46,7 +52,10 @@ class _Request:
     kept: list[bool] = field(default_factory=list)
     error: BaseException | None = None
     done: bool = False
-    woken: threading.Event = field(default_factory=threading.Event)
+    # Held from the start; released once, by the thread that wrote these rows or that hands
+    # this request's thread the turn to write. A plain lock: an Event costs a Condition and a
+    # lock per wait.
+    wake: threading.Lock = field(default_factory=_held_lock)
 
 
 class InboxFile:
@@ -75,25 +84,27 @@ class InboxFile:
             leading = not self._writing
             self._writing = True
         if not leading:
-            mine.woken.wait()  # written by the writer, or made the writer
+            mine.wake.acquire()  # written by the writer, or made the writer
         if not mine.done:
-            self._lead()
+            self._lead(mine)
         if mine.error is not None:
             if isinstance(mine.error, sqlite3.Error):
                 raise OperationalError("INSERT INTO inbox", None, mine.error)
             raise mine.error
         return mine.kept
 
-    def _lead(self) -> None:
-        """Write every request waiting now, then hand the turn to the first that came since."""
+    def _lead(self, mine: _Request) -> None:
+        """Write every request waiting now (*mine* among them), wake their threads, then hand
+        the turn to the first that came since."""
         with self._lock:
             group, self._waiting = self._waiting, []
         self._write(group)
         for request in group:
-            request.woken.set()
+            if request is not mine:
+                request.wake.release()
         with self._lock:
             if self._waiting:
-                self._waiting[0].woken.set()  # its thread writes the next group
+                self._waiting[0].wake.release()  # its thread writes the next group
             else:
                 self._writing = False
 
