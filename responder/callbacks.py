@@ -99,7 +99,7 @@ def _receive(route: str) -> ResponseReturnValue:
     try:
         report = process(services, raw)
     except CallbackError as exc:
-        services.metrics.callbacks.labels("malformed").inc()
+        services.metrics.count_callback("malformed")
         _keep(refusal_of_body(exc, token_checked=token_checked), raw, route, 400)
         return _error(400, exc.reason)
     except DBAPIError:
@@ -108,7 +108,7 @@ def _receive(route: str) -> ResponseReturnValue:
         log.exception("database error while storing a callback batch; answered 503")
         return _error(503, "storage unavailable, retry later")
     for result in report.results:
-        services.metrics.callbacks.labels(result.outcome.value).inc()
+        services.metrics.count_callback(result.outcome.value)
     body = report.to_dict()
     if report.status != 200:
         body["error"] = "; ".join(r.reason or "" for r in report.results)

@@ -56,7 +56,7 @@ def queue_batch(services: Services, raw: bytes) -> BatchReport:
     for callback, new in zip(verified, kept, strict=True):
         outcome = Outcome.ACCEPTED if new else Outcome.DUPLICATE
         report.results.append(Result(callback.index, outcome, callback_id=callback.callback_id))
-    if any(kept):
+    if any(kept) and not services.inbox_wakeup.is_set():  # set() takes a lock
         services.inbox_wakeup.set()
     return report
 

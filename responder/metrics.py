@@ -81,6 +81,7 @@ class Metrics:
             ["outcome"],
             registry=registry,
         )
+        self._callback_outcomes: dict[str, Counter] = {}
         self.quarantined = Counter(
             "responder_quarantined_callbacks",
             "Callback requests kept in quarantine, by the check that failed.",
@@ -118,6 +119,13 @@ class Metrics:
             ["reason"],
             registry=registry,
         )
+
+    def count_callback(self, outcome: str) -> None:
+        """Count one callback element by its outcome (accepted, duplicate, ..., malformed)."""
+        child = self._callback_outcomes.get(outcome)
+        if child is None:  # labels() takes a lock and checks its values on every call
+            child = self._callback_outcomes.setdefault(outcome, self.callbacks.labels(outcome))
+        child.inc()
 
     def alert(self, reason: str) -> None:
         """Count a condition that needs an operator (the log says what to do)."""
