@@ -45,7 +45,7 @@ class _SmsItemSchema(Schema):
 
 @dataclass(frozen=True)
 class _Plain:
-    """What a schema field takes as it comes, with no conversion (see _load)."""
+    """What a schema field takes as it comes, with no conversion (see _LoadingSchema)."""
 
     name: str
     kind: type
