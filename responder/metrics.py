@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -316,7 +316,9 @@ bp = Blueprint("metrics", __name__)
 
 @bp.get("/metrics")
 def scrape() -> ResponseReturnValue:
-    services: Services = current_app.extensions["responder"]
+    from responder.services import current_services  # services.py imports this module
+
+    services = current_services()
     token = services.config.metrics_token
     if token is not None:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
