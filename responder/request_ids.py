@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 HEADER = "X-Request-Id"
-ENVIRON_KEY = "HTTP_X_REQUEST_ID"
+ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # how WSGI names the header
 MAX_LENGTH = 64  # the width of messages.request_id
 
 # Printable, no spaces or quotes: safe in a log line, a header and a column. Routers send UUIDs.
