@@ -23,7 +23,7 @@ from responder.quarantine import (
 )
 from responder.request_ids import current_request_id
 from responder.schemas import MAX_BODY_BYTES
-from responder.services import current_services
+from responder.services import Services, current_services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks", __name__)
@@ -43,19 +43,21 @@ def _error(status: int, message: str) -> Response:
 
 @bp.post("/voximplant/callback")
 def callback_plain() -> ResponseReturnValue:
-    if current_services().config.callback_token is not None:
+    services = current_services()
+    if services.config.callback_token is not None:
         return _refuse_token("plain", "the URL has no token, and RESPONDER_CALLBACK_TOKEN is set")
-    return _receive("plain")
+    return _receive(services, "plain")
 
 
 @bp.post("/voximplant/callback/<token>")
 def callback_with_token(token: str) -> ResponseReturnValue:
-    expected = current_services().config.callback_token
+    services = current_services()
+    expected = services.config.callback_token
     if expected is None:
         return _refuse_token("token", "the URL has a token, and RESPONDER_CALLBACK_TOKEN is unset")
     if not expected.equals(token):
         return _refuse_token("token", "the URL's token is not RESPONDER_CALLBACK_TOKEN")
-    return _receive("token")
+    return _receive(services, "token")
 
 
 def _read_body() -> bytes | ResponseReturnValue:
@@ -89,11 +91,10 @@ def _keep(refusal: Refusal, raw: bytes, route: str, status: int) -> None:
     )
 
 
-def _receive(route: str) -> ResponseReturnValue:
+def _receive(services: Services, route: str) -> ResponseReturnValue:
     raw = _read_body()
     if not isinstance(raw, bytes):
         return raw
-    services = current_services()
     token_checked = route == "token"
     process = queue_batch if services.config.intake_mode == "queue" else handle_batch
     try:

@@ -117,7 +117,8 @@ def replay_one(quarantine_id: int) -> None:
 @with_appcontext
 def inbox_status(retry: bool) -> None:
     """Callbacks answered in queue mode and not processed yet; those parked after failing."""
-    engine = current_services().inbox
+    services = current_services()
+    engine = services.inbox
     if retry:
         click.echo(f"{retry_parked(engine)} parked callback(s) will be tried again")
         return
@@ -126,7 +127,7 @@ def inbox_status(retry: bool) -> None:
         stuck = parked(conn)
     click.echo(f"inbox: {found.waiting} waiting, {found.parked} parked")
     if found.oldest is not None:
-        age = (current_services().clock() - found.oldest).total_seconds()
+        age = (services.clock() - found.oldest).total_seconds()
         click.echo(f"oldest: received {age:.0f} s ago")
     for row in stuck:
         click.echo(

@@ -34,8 +34,9 @@ def sender() -> None:
 def run_sender() -> None:
     """Send queued messages until SIGTERM or SIGINT, finishing the send in flight."""
     # A worker process: its log is all it says, JSON events on stdout like the web's.
-    configure_logging(current_services().config, stream=sys.stdout)
-    worker = Sender(current_services())
+    services = current_services()
+    configure_logging(services.config, stream=sys.stdout)
+    worker = Sender(services)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: finishing the send in flight, then stopping", signum)
@@ -50,8 +51,8 @@ def run_sender() -> None:
 @with_appcontext
 def sender_status() -> None:
     """The outbox: how many wait, how many are due or being sent, the oldest, any pause."""
-    engine = current_services().engine
-    now = current_services().clock()
+    services = current_services()
+    engine, now = services.engine, services.clock()
     with reading(engine) as conn:
         waiting = depth(conn)
         due = conn.execute(
@@ -79,7 +80,8 @@ def sender_status() -> None:
 @with_appcontext
 def sender_resume() -> None:
     """Lift a pause of all sending at once, e.g. right after topping up the account."""
-    pause = lift_pause(current_services().engine, current_services().clock())
+    services = current_services()
+    pause = lift_pause(services.engine, services.clock())
     if pause is None:
         click.echo("sending is not paused")
     else:

@@ -87,8 +87,9 @@ def purge_threads(older_than: str, dry_run: bool) -> None:
 
     Messages still waiting to be sent are kept, and so are opt-outs and the consent ledger.
     """
-    cutoff = current_services().clock() - parse_age(older_than)
-    report = purge_older_than(current_services().engine, cutoff, dry_run=dry_run)
+    services = current_services()
+    cutoff = services.clock() - parse_age(older_than)
+    report = purge_older_than(services.engine, cutoff, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     click.echo(
         f"{verb} {report.messages} messages ({report.events} status events), "

@@ -67,8 +67,9 @@ def inbox() -> ResponseReturnValue:
         number = re.sub(r"\D", "", query)
     elif query:
         text = query
-    now = current_services().clock()
-    with reading(current_services().engine) as conn:
+    svc = current_services()
+    now = svc.clock()
+    with reading(svc.engine) as conn:
         rows = inbox_page(
             conn,
             limit=INBOX_PAGE + 1,
