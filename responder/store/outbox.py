@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, case, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from responder.store.db import reading
 from responder.store.privacy import forget_text
@@ -45,14 +56,16 @@ def enqueue(
     conn: Connection, message_id: int, now: datetime, due_at: datetime | None = None
 ) -> int:
     """Queue *message_id* for sending at *due_at* (now by default); senders hear of it at commit."""
-    outbox_id: int = conn.execute(
-        insert(outbox)
-        .values(message_id=message_id, due_at=due_at or now, created_at=now)
-        .returning(outbox.c.id)
-    ).scalar_one()
+    values = {"message_id": message_id, "due_at": due_at or now, "created_at": now}
+    outbox_id: int = conn.execute(_ENQUEUE, values).scalar_one()
     if conn.dialect.name == "postgresql":
         notify(conn)
     return outbox_id
+
+
+# Built once: each reply and each send runs these, and building a statement and its cache key
+# on every call cost more than running it.
+_ENQUEUE = insert(outbox).returning(outbox.c.id)
 
 
 def notify(conn: Connection) -> None:
@@ -156,12 +169,15 @@ def claim_due(
 
 def _release(conn: Connection, claim: Claim) -> bool:
     """Remove the outbox row if we still hold its lease; False when another sender took it."""
-    result = conn.execute(
-        delete(outbox)
-        .where(outbox.c.id == claim.outbox_id)
-        .where(outbox.c.lease_owner == claim.owner)
-    )
+    result = conn.execute(_RELEASE, {"outbox_id": claim.outbox_id, "owner": claim.owner})
     return result.rowcount == 1
+
+
+_RELEASE = (
+    delete(outbox)
+    .where(outbox.c.id == bindparam("outbox_id"))
+    .where(outbox.c.lease_owner == bindparam("owner"))
+)
 
 
 def mark_sent(

@@ -295,13 +295,17 @@ _SET_STATUS = update(messages).where(messages.c.id == bindparam("message_row"))
 def append_message(conn: Connection, thread: Thread, now: datetime, **values: Any) -> int:
     """Store one message of *thread* with its first status event; return its id."""
     message_id = insert_message(conn, thread, now, **values)
-    activity: dict[str, Any] = {"last_activity_at": now}
+    activity: dict[str, Any] = {"thread_row": thread.id, "last_activity_at": now}
     if values.get("kind") != "webhook":  # a forward's JSON is not conversation text
         activity["last_text"] = values.get("text")
-    if values.get("direction") == "in":
-        activity["unread"] = threads.c.unread + 1
-    conn.execute(update(threads).where(threads.c.id == thread.id).values(**activity))
+    inbound = values.get("direction") == "in"
+    conn.execute(_TOUCH_UNREAD if inbound else _TOUCH, activity)
     return message_id
+
+
+# The thread's activity columns come with the values; an inbound message adds one unread.
+_TOUCH = update(threads).where(threads.c.id == bindparam("thread_row"))
+_TOUCH_UNREAD = _TOUCH.values(unread=threads.c.unread + 1)
 
 
 def insert_message(
@@ -394,14 +398,19 @@ _SAVE_CONVERSATION = update(threads).where(threads.c.id == bindparam("thread_row
 
 def last_replies_by_rule(conn: Connection, thread_id: int) -> dict[str, datetime]:
     """When each rule last produced a reply in this thread (for cooldowns)."""
-    rows = conn.execute(
-        select(messages.c.rule_id, func.max(messages.c.created_at))
-        .where(messages.c.thread_id == thread_id)
-        .where(messages.c.direction == "out")
-        .where(messages.c.rule_id.is_not(None))
-        .group_by(messages.c.rule_id)
-    )
+    rows = conn.execute(_LAST_REPLIES, {"thread_id": thread_id})
     return {rule_id: utc(at) for rule_id, at in rows}  # type: ignore[misc]
+
+
+# Built once, like the other statements of every inbound message: building a statement and
+# its cache key on each call cost more than running it.
+_LAST_REPLIES = (
+    select(messages.c.rule_id, func.max(messages.c.created_at))
+    .where(messages.c.thread_id == bindparam("thread_id"))
+    .where(messages.c.direction == "out")
+    .where(messages.c.rule_id.is_not(None))
+    .group_by(messages.c.rule_id)
+)
 
 
 def mark_read(conn: Connection, thread_id: int) -> None:
