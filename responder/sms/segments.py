@@ -7,7 +7,7 @@ from typing import Final, Literal
 
 import regex
 
-from responder.sms.gsm import is_gsm_char, septets
+from responder.sms.gsm import GSM_DEFAULT, GSM_EXTENSION, is_gsm_char, septets
 from responder.sms.smart import smart_encode
 
 Encoding = Literal["GSM-7", "UCS-2"]
@@ -20,6 +20,8 @@ SINGLE_PART_UNITS: Final[dict[Encoding, int]] = {GSM7: 160, UCS2: 70}
 MULTI_PART_UNITS: Final[dict[Encoding, int]] = {GSM7: 153, UCS2: 67}
 
 _GRAPHEME = regex.compile(r"\X")
+_GSM_CHARS = frozenset(GSM_DEFAULT) | frozenset(GSM_EXTENSION)
+_GSM_ESCAPED = frozenset(GSM_EXTENSION)
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def first_non_gsm(text: str) -> tuple[int, str] | None:
 
 def choose_encoding(text: str) -> Encoding:
     """Return GSM-7 when every character is in the GSM alphabet, otherwise UCS-2."""
-    return GSM7 if first_non_gsm(text) is None else UCS2
+    return GSM7 if _GSM_CHARS.issuperset(text) else UCS2
 
 
 def count_segments(text: str, *, smart: bool = False) -> SegmentCount:
@@ -69,7 +71,12 @@ def count_segments(text: str, *, smart: bool = False) -> SegmentCount:
     if smart:
         text = smart_encode(text)
     encoding = choose_encoding(text)
-    costs = [_atom_cost(atom, encoding) for atom in _atoms(text, encoding)]
+    if encoding == GSM7:
+        # No character of the GSM alphabet joins another in a grapheme cluster (CR LF is split
+        # anyway), so each character is an atom: one septet, two when escaped.
+        costs = [2 if char in _GSM_ESCAPED else 1 for char in text]
+    else:
+        costs = [_atom_cost(atom, encoding) for atom in _atoms(text, encoding)]
     parts = _pack(costs, SINGLE_PART_UNITS[encoding], MULTI_PART_UNITS[encoding])
     return SegmentCount(encoding=encoding, segments=len(parts), units_per_part=parts, text=text)
 
