@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -47,6 +48,9 @@ def digits_only(raw: str) -> str:
     return _NON_DIGITS.sub("", raw)
 
 
+# Each callback asks for both of its numbers, and the same numbers come again and again:
+# phonenumbers' parse and validation cost more than storing the message.
+@functools.lru_cache(maxsize=4096)
 def callback_number(raw: str) -> str:
     """Normalise a number found in a callback: validated when possible, digits when not."""
     try:
