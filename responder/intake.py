@@ -76,9 +76,6 @@ class BatchReport:
     results: list[Result] = field(default_factory=list)
     queued: bool = False  # answered once in the inbox: message ids are not known yet
 
-    def count(self, outcome: Outcome) -> int:
-        return sum(1 for r in self.results if r.outcome is outcome)
-
     @property
     def status(self) -> int:
         if any(r.outcome is not Outcome.REJECTED for r in self.results):
@@ -88,8 +85,11 @@ class BatchReport:
         return 400
 
     def to_dict(self) -> dict[str, Any]:
+        counts = dict.fromkeys(Outcome, 0)
+        for result in self.results:
+            counts[result.outcome] += 1
         body: dict[str, Any] = {
-            o.value if o is not Outcome.DUPLICATE else "duplicates": self.count(o) for o in Outcome
+            o.value if o is not Outcome.DUPLICATE else "duplicates": n for o, n in counts.items()
         }
         if self.queued:
             body["queued"] = True

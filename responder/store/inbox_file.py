@@ -186,7 +186,7 @@ def _first_of(new: set[tuple[int, int]], row: dict[str, Any]) -> bool:
 
 def _stored(at: datetime) -> str:
     """A datetime as SQLAlchemy's SQLite DateTime stores it: UTC, no zone, microseconds."""
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 _FILES: dict[str, InboxFile] = {}
