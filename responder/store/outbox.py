@@ -63,8 +63,7 @@ def enqueue(
     return outbox_id
 
 
-# Built once: each reply and each send runs these, and building a statement and its cache key
-# on every call cost more than running it.
+# Built once, as _RELEASE below: each reply and each send runs them.
 _ENQUEUE = insert(outbox).returning(outbox.c.id)
 
 

@@ -402,8 +402,8 @@ def last_replies_by_rule(conn: Connection, thread_id: int) -> dict[str, datetime
     return {rule_id: utc(at) for rule_id, at in rows}  # type: ignore[misc]
 
 
-# Built once, like the other statements of every inbound message: building a statement and
-# its cache key on each call cost more than running it.
+# Built once, like the statements above: building one and its cache key on each call cost
+# more than running it.
 _LAST_REPLIES = (
     select(messages.c.rule_id, func.max(messages.c.created_at))
     .where(messages.c.thread_id == bindparam("thread_id"))
