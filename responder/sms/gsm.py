@@ -36,15 +36,18 @@ GSM_EXTENSION: dict[str, int] = {
 }
 
 
+# What each character costs in GSM-7: 1 septet, 2 for an extension character (ESC + code).
+GSM_SEPTETS: dict[str, int] = {**dict.fromkeys(GSM_DEFAULT, 1), **dict.fromkeys(GSM_EXTENSION, 2)}
+
+
 def is_gsm_char(char: str) -> bool:
     """Tell whether *char* (one code point) can be sent in GSM-7, plainly or escaped."""
-    return char in GSM_DEFAULT or char in GSM_EXTENSION
+    return char in GSM_SEPTETS
 
 
 def septets(char: str) -> int:
     """Return what *char* costs in GSM-7: 1 septet, 2 for an extension character."""
-    if char in GSM_DEFAULT:
-        return 1
-    if char in GSM_EXTENSION:
-        return 2
-    raise ValueError(f"{char!r} (U+{ord(char):04X}) is not in the GSM 03.38 alphabet")
+    cost = GSM_SEPTETS.get(char)
+    if cost is None:
+        raise ValueError(f"{char!r} (U+{ord(char):04X}) is not in the GSM 03.38 alphabet")
+    return cost

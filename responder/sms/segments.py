@@ -7,7 +7,7 @@ from typing import Final, Literal
 
 import regex
 
-from responder.sms.gsm import GSM_DEFAULT, GSM_EXTENSION, is_gsm_char, septets
+from responder.sms.gsm import GSM_SEPTETS, is_gsm_char
 from responder.sms.smart import smart_encode
 
 Encoding = Literal["GSM-7", "UCS-2"]
@@ -20,8 +20,6 @@ SINGLE_PART_UNITS: Final[dict[Encoding, int]] = {GSM7: 160, UCS2: 70}
 MULTI_PART_UNITS: Final[dict[Encoding, int]] = {GSM7: 153, UCS2: 67}
 
 _GRAPHEME = regex.compile(r"\X")
-_GSM_CHARS = frozenset(GSM_DEFAULT) | frozenset(GSM_EXTENSION)
-_GSM_ESCAPED = frozenset(GSM_EXTENSION)
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ def first_non_gsm(text: str) -> tuple[int, str] | None:
 
 def choose_encoding(text: str) -> Encoding:
     """Return GSM-7 when every character is in the GSM alphabet, otherwise UCS-2."""
-    return GSM7 if _GSM_CHARS.issuperset(text) else UCS2
+    return GSM7 if set(text) <= GSM_SEPTETS.keys() else UCS2
 
 
 def count_segments(text: str, *, smart: bool = False) -> SegmentCount:
@@ -73,20 +71,20 @@ def count_segments(text: str, *, smart: bool = False) -> SegmentCount:
     encoding = choose_encoding(text)
     if encoding == GSM7:
         # No character of the GSM alphabet joins another in a grapheme cluster (CR LF is split
-        # anyway), so each character is an atom: one septet, two when escaped.
-        costs = [2 if char in _GSM_ESCAPED else 1 for char in text]
+        # anyway), so each character is an atom.
+        costs = [GSM_SEPTETS[char] for char in text]
     else:
-        costs = [_atom_cost(atom, encoding) for atom in _atoms(text, encoding)]
+        costs = [utf16_units(atom) for atom in _ucs2_atoms(text)]
     parts = _pack(costs, SINGLE_PART_UNITS[encoding], MULTI_PART_UNITS[encoding])
     return SegmentCount(encoding=encoding, segments=len(parts), units_per_part=parts, text=text)
 
 
-def _atoms(text: str, encoding: Encoding) -> list[str]:
+def _ucs2_atoms(text: str) -> list[str]:
     """Split *text* into the pieces that never straddle two parts: grapheme clusters, mostly."""
     atoms: list[str] = []
     for cluster in graphemes(text):
-        if cluster == "\r\n" or _atom_cost(cluster, encoding) > MULTI_PART_UNITS[encoding]:
-            # CR and LF are separate GSM characters, and the reference splits the pair.
+        if cluster == "\r\n" or utf16_units(cluster) > MULTI_PART_UNITS[UCS2]:
+            # CR and LF are separate characters, and the reference splits the pair.
             # A cluster longer than a whole part (a letter under dozens of combining marks)
             # cannot travel whole, so it is cut into code points; the reference would
             # leave an empty first part and an overfull one instead.
@@ -94,12 +92,6 @@ def _atoms(text: str, encoding: Encoding) -> list[str]:
         else:
             atoms.append(cluster)
     return atoms
-
-
-def _atom_cost(atom: str, encoding: Encoding) -> int:
-    if encoding == GSM7:
-        return sum(septets(char) for char in atom)
-    return utf16_units(atom)
 
 
 def _pack(costs: list[int], single: int, per_part: int) -> tuple[int, ...]:
