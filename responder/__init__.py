@@ -56,14 +56,14 @@ def create_app(
     )
     app.extensions["responder"] = services
 
-    from responder import callbacks, dashboard, health, metrics, proxy, request_ids
+    from responder import callbacks, dashboard, health, metrics_endpoint, proxy, request_ids
 
     proxy.init_app(app, config.proxy_hops)
     request_ids.init_app(app)
     callbacks.init_app(app)
     dashboard.init_app(app)
     health.init_app(app)
-    metrics.init_app(app)
+    metrics_endpoint.init_app(app)
     _register_errors(app)
     _warn_about_setup(config)
     if start_sender if start_sender is not None else config.sender_mode == "web":

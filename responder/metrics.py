@@ -1,4 +1,7 @@
-"""Prometheus metrics: counters where things happen, queue gauges from the database, /metrics."""
+"""Prometheus metrics: counters where things happen, queue gauges from the database.
+
+The /metrics endpoint that serves them is responder/metrics_endpoint.py.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Flask, Response, jsonify, request
-from flask.typing import ResponseReturnValue
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-    values,
-)
+from prometheus_client import CollectorRegistry, Counter, Histogram, values
 from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Connection, Select, func, inspect, select
@@ -309,43 +302,3 @@ def _pause_gauge(services: Services, now: datetime) -> Metric:
         reason = "insufficient_funds" if "funds" in pause.reason else "rate_limited"
         gauge.add_metric([reason], (pause.until - now).total_seconds())
     return gauge
-
-
-bp = Blueprint("metrics", __name__)
-
-
-@bp.get("/metrics")
-def scrape() -> ResponseReturnValue:
-    from responder.services import current_services  # services.py imports this module
-
-    services = current_services()
-    token = services.config.metrics_token
-    if token is not None:
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.equals(given.strip()):
-            answer = jsonify({"error": "a bearer token is required for /metrics"})
-            answer.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return answer, 401
-    metrics: Metrics = services.metrics
-    if metrics.multiproc_dir is not None:
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=str(metrics.multiproc_dir))  # type: ignore[no-untyped-call]
-    else:
-        registry = CollectorRegistry()
-        registry.register(_Forward(metrics.registry))  # type: ignore[arg-type]
-    registry.register(DatabaseCollector(services))
-    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
-
-
-class _Forward(Collector):
-    """This process's own registry, scraped together with the database gauges."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.registry = registry
-
-    def collect(self) -> Iterator[Metric]:
-        yield from self.registry.collect()
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
