@@ -19,7 +19,7 @@ from responder.request_ids import bound_request_id, current_request_id
 from responder.ruleset import Ruleset
 from responder.schemas import SmsItem
 from responder.services import Services
-from responder.store.inbox import Queued, any_ready, finish, keep, take
+from responder.store.inbox import Queued, any_ready, finish, gather, keep, take
 from responder.store.seen import remember
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ def process_inbox(services: Services, *, limit: int = 20, budget_s: float = 0.00
     *budget_s* has passed, so that it never holds SQLite's write lock for long; the callbacks
     left are handed back for the next one.
     """
+    gather(services.inbox)
     now = services.clock()
     if not any_ready(services.inbox, now):
         return 0

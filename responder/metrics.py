@@ -174,8 +174,7 @@ class DatabaseCollector(Collector):
             ).one()
             consent = list(_consent_gauges(conn))
             recent = list(_recent_reply_gauges(conn, now))
-        with reading(services.inbox) as conn:
-            queued = summary(conn)
+        queued = summary(services.inbox)
         yield _pause_gauge(services, now)
         gauge = GaugeMetricFamily("responder_outbox_depth", "Messages waiting in the outbox.")
         gauge.add_metric([], depth)

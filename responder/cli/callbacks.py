@@ -122,8 +122,8 @@ def inbox_status(retry: bool) -> None:
     if retry:
         click.echo(f"{retry_parked(engine)} parked callback(s) will be tried again")
         return
+    found = summary(engine)
     with reading(engine) as conn:
-        found = summary(conn)
         stuck = parked(conn)
     click.echo(f"inbox: {found.waiting} waiting, {found.parked} parked")
     if found.oldest is not None:

@@ -1,9 +1,11 @@
 """The inbox: callbacks answered in queue mode, kept until a sender has processed them.
 
 With SQLite the inbox is a file of its own beside the database (`responder-inbox.db` next to
-`responder.db`): SQLite has one write lock per file, and a callback's answer must not wait for
-the transactions that store messages and record sends. With PostgreSQL it is a table of the
-database, where row locks keep the two apart.
+`responder.db`), and the answers do not write it: each process appends the callbacks it answers
+to its journal (store/journal.py), and `gather` moves them into the inbox table before they are
+taken. SQLite has one write lock per file, and a callback's answer must wait for no lock of
+another process. With PostgreSQL the inbox is a table of the database, where row locks keep
+the answers and the processing apart.
 
 A row is leased while a sender processes it and deleted once its messages are stored. The
 database's seen-callback key decides whether a callback is stored at all, so a row processed
@@ -30,8 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
+from responder.store import journal
 from responder.store.db import make_engine, reading
-from responder.store.inbox_file import inbox_file
 from responder.store.outbox import notify
 from responder.store.rows import utc
 from responder.store.tables import inbox
@@ -42,8 +44,7 @@ MAX_ATTEMPTS = 8
 MAX_BACKOFF_S = 60.0
 
 
-# Built once (every queued callback runs one), the values passed at execution. SQLite's inbox
-# file has the same statement in store/inbox_file.py.
+# Built once (every queued callback runs one), the values passed at execution.
 _ADD = (
     postgresql.insert(inbox)
     .on_conflict_do_nothing(index_elements=["account_id", "callback_id"])
@@ -112,21 +113,24 @@ def inbox_engine(engine: Engine, data_dir: Path | None, *, create: bool = True) 
     if not create and not file.exists():
         return engine
     separate = make_engine(f"sqlite:///{file}", data_dir=data_dir)
-    # Only callbacks in flight live here; the table is made on first use, like the file.
+    # Only callbacks in flight live here; the tables are made on first use, like the file.
     with separate.begin() as conn:
         inbox.create(conn, checkfirst=True)
+        journal.journal_read.create(conn, checkfirst=True)
     return separate
 
 
 def keep(engine: Engine, rows: list[dict[str, Any]]) -> list[bool]:
-    """Keep callbacks (account_id, callback_id, received_at, request_id, payload) in one
-    transaction; for each, False when the inbox holds it already (a redelivery).
+    """Keep callbacks (account_id, callback_id, received_at, request_id, payload); for each,
+    False when it is known to be waiting already (a redelivery).
 
-    On PostgreSQL the transaction also wakes the senders (NOTIFY at commit).
+    On SQLite they go to this process's journal, and a redelivery is known when this process
+    answered the first delivery. On PostgreSQL they are inserted in one transaction, which
+    knows every redelivery still in the inbox, and wakes the senders (NOTIFY at commit).
     """
     database = _sqlite_file(engine)
     if database is not None:
-        return inbox_file(database).keep(rows)
+        return journal.journal(journal.journal_dir(database)).append(rows)
     with engine.begin() as conn:
         # RETURNING rather than rowcount: not every driver reports a count for this statement.
         kept = [len(conn.execute(_ADD, row).all()) == 1 for row in rows]
@@ -141,6 +145,14 @@ def _sqlite_file(engine: Engine) -> str | None:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return None
     return database
+
+
+def gather(engine: Engine) -> int:
+    """Move the callbacks answered into the journal (SQLite) into the inbox table; how many."""
+    database = _sqlite_file(engine)
+    if database is None:
+        return 0
+    return journal.gather(engine, journal.journal_dir(database))
 
 
 def any_ready(engine: Engine, now: datetime) -> bool:
@@ -197,15 +209,24 @@ def finish(
             conn.execute(_FAILED, {"inbox_id": item.id, "retry_at": retry_at, "error": error})
 
 
-def summary(conn: Connection) -> Summary:
-    waiting, parked, oldest = conn.execute(
-        select(
-            func.count(),
-            func.count().filter(inbox.c.attempts >= MAX_ATTEMPTS),
-            func.min(inbox.c.received_at),
-        ).select_from(inbox)
-    ).one()
-    return Summary(waiting, parked, utc(oldest))
+def summary(engine: Engine) -> Summary:
+    """The callbacks waiting, in the inbox table and (SQLite) still in the journal; a read."""
+    with reading(engine) as conn:
+        waiting, parked, oldest = conn.execute(
+            select(
+                func.count(),
+                func.count().filter(inbox.c.attempts >= MAX_ATTEMPTS),
+                func.min(inbox.c.received_at),
+            ).select_from(inbox)
+        ).one()
+    oldest = utc(oldest)
+    database = _sqlite_file(engine)
+    if database is not None:
+        journaled = journal.backlog(engine, journal.journal_dir(database))
+        waiting += journaled.callbacks
+        if oldest is None or (journaled.oldest is not None and journaled.oldest < oldest):
+            oldest = journaled.oldest
+    return Summary(waiting, parked, oldest)
 
 
 def parked(conn: Connection, limit: int = 20) -> list[Any]:
