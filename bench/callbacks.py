@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import create_engine
+
 from bench.machine import ROOT
+from responder.store.inbox import inbox_engine, summary
 from tests.support import API_KEY, OUR, SALT, sign, sms_callback
 
 RULES_DIR = ROOT / "bench" / "rules"
@@ -95,3 +98,14 @@ def prepare_database(env: dict[str, str], workdir: Path) -> None:
         check=True,
         capture_output=True,
     )
+
+
+def unprocessed(database_url: str) -> int:
+    """Callbacks answered in queue mode and not processed yet, in the journal or the inbox."""
+    database = create_engine(database_url)
+    inbox = inbox_engine(database, None, create=False)
+    try:
+        return summary(inbox).waiting
+    finally:
+        inbox.dispose()
+        database.dispose()

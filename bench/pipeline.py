@@ -49,11 +49,12 @@ class Run:
         return [s.latency_s * 1000 for s in self.samples if s.status == 200]
 
 
-def _replies_pending(engine_url: str) -> int:
+def _pending(engine_url: str) -> int:
+    """Callbacks not processed yet (queue mode), and replies not sent or failed yet."""
     engine = create_engine(engine_url)
     try:
         with engine.connect() as conn:
-            return conn.execute(
+            replies = conn.execute(
                 select(func.count())
                 .select_from(messages)
                 .where(messages.c.direction == "out")
@@ -61,12 +62,13 @@ def _replies_pending(engine_url: str) -> int:
             ).scalar_one()
     finally:
         engine.dispose()
+    return int(replies) + callbacks.unprocessed(engine_url)
 
 
 def _drain(database: str) -> None:
-    """Wait (DRAIN_S at most) until every queued reply has been sent or has failed."""
+    """Wait (DRAIN_S at most) until every callback is processed and its reply sent or failed."""
     deadline = time.monotonic() + DRAIN_S
-    while _replies_pending(database) and time.monotonic() < deadline:
+    while _pending(database) and time.monotonic() < deadline:
         time.sleep(0.5)
 
 

@@ -59,9 +59,9 @@ journal_read = Table(
 )
 
 _INSERT = sqlite.insert(inbox).on_conflict_do_nothing(index_elements=["account_id", "callback_id"])
-_UPSERT = sqlite.insert(journal_read)
-_READ = _UPSERT.on_conflict_do_update(
-    index_elements=["name"], set_={"offset": _UPSERT.excluded.offset}
+_READ_TO = sqlite.insert(journal_read)
+_READ_TO = _READ_TO.on_conflict_do_update(
+    index_elements=["name"], set_={"offset": _READ_TO.excluded.offset}
 )
 
 
@@ -239,7 +239,7 @@ def gather(engine: Engine, directory: Path, *, limit_bytes: int = GATHER_BYTES) 
                 if rows:
                     conn.execute(_INSERT, rows)
                 for read in moved:
-                    conn.execute(_READ, {"name": read.path.name, "offset": read.end})
+                    conn.execute(_READ_TO, {"name": read.path.name, "offset": read.end})
         ended = [read.path for read in reads if read.ended]
         for path in ended:
             path.unlink(missing_ok=True)
