@@ -106,8 +106,12 @@ def test_answered_callbacks_wait_in_the_journal_until_gathered(engine):
     assert len(files(engine)) == 1  # this process is alive and writes it still
 
     assert keep(engine, [row(3, 5)]) == [True]
-    assert gather(engine) == 1  # only what came since
-    assert [c for c, _, _ in inboxed(engine)] == [1, 2, 3]
+    assert summary(engine).waiting == 3
+    assert keep(engine, [row(4, 6)]) == [True]
+    assert summary(engine).waiting == 4
+    assert gather(engine) == 2  # only what came since
+    assert [c for c, _, _ in inboxed(engine)] == [1, 2, 3, 4]
+    assert summary(engine).waiting == 4
 
 
 def test_a_redelivery_to_the_same_process_is_a_duplicate(engine):

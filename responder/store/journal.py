@@ -46,7 +46,7 @@ ROTATE_BYTES = 4 << 20
 # At most this much is moved per gather, so that the inbox loop processes between gathers.
 GATHER_BYTES = 1 << 20
 # Callbacks remembered per process, so that a redelivery to it is answered as a duplicate.
-RECENT = 65536
+RECENT = 16384
 # Where complete lines that cannot be read are kept, in the journal directory.
 UNREADABLE = "unreadable.jsonl"
 
@@ -358,20 +358,55 @@ def _gathering(directory: Path) -> Iterator[bool]:
 
 
 def backlog(engine: Engine, directory: Path) -> Backlog:
-    """The callbacks in the journal files that no gather has moved yet; a read only."""
-    if not directory.is_dir():
+    """The callbacks in the journal files that no gather has moved yet; a read only.
+
+    Each file's lines are counted once: a later call reads only what was written since.
+    """
+    sizes = _sizes(directory)
+    if not sizes:
         return Backlog(0, None)
     offsets = _offsets(engine)
     callbacks = 0
     oldest: datetime | None = None
-    for path in sorted(directory.glob("*.log")):
+    for name in sorted(sizes):
+        path = directory / name
         try:
-            data = path.read_bytes()[offsets.get(path.name, 0) :]
-        except FileNotFoundError:
+            count = _lines(path, offsets.get(name, 0))
+            if count and oldest is None:
+                oldest = _first_time(path, offsets.get(name, 0))
+        except FileNotFoundError:  # gathered and deleted meanwhile
             continue
-        count = data.count(b"\n")
-        if count and oldest is None:
-            with suppress(ValueError, TypeError):  # an unreadable line has no time to give
-                oldest = _row(data[: data.index(b"\n")])["received_at"]
         callbacks += count
+    for path in [p for p in _COUNTED if p.parent == directory and p.name not in sizes]:
+        del _COUNTED[path]
     return Backlog(callbacks, oldest)
+
+
+# For each journal file: from which offset, up to which, this process counted how many lines.
+_COUNTED: dict[Path, tuple[int, int, int]] = {}
+
+
+def _lines(path: Path, start: int) -> int:
+    """The complete lines of *path* after *start*."""
+    begun, counted, count = _COUNTED.get(path, (start, start, 0))
+    if begun != start or counted < start:  # gathered since: count again from the offset
+        counted, count = start, 0
+    with open(path, "rb") as file:
+        file.seek(counted)
+        while chunk := file.read(1 << 20):
+            count += chunk.count(b"\n")
+            counted += len(chunk)
+    _COUNTED[path] = (start, counted, count)
+    return count
+
+
+def _first_time(path: Path, start: int) -> datetime | None:
+    """When the first line of *path* after *start* was received; None if it cannot be read."""
+    with open(path, "rb") as file:
+        file.seek(start)
+        line = file.readline()
+    try:
+        received: datetime = _row(line)["received_at"]
+    except (ValueError, TypeError):
+        return None
+    return received
