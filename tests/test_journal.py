@@ -25,6 +25,7 @@ from responder.store.db import make_engine
 from responder.store.inbox import gather, inbox_engine, keep, summary
 from responder.store.journal import UNREADABLE, Journal, journal_dir
 from responder.store.tables import inbox
+from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -160,6 +161,29 @@ def test_a_full_file_is_replaced_and_deleted_once_gathered(engine):
     writer.append([row(200, 10)])
     assert gather(engine) == 1
     assert len(inboxed(engine)) == 7
+
+
+def test_a_file_is_let_go_when_no_callback_comes_and_then_deleted(engine):
+    """Callbacks leave the disk soon after they are processed, even when no more come."""
+    writer = Journal(directory(engine), idle_close_s=0.2)
+    writer.append([row(300)])
+    assert gather(engine) == 1
+    assert len(files(engine)) == 1  # held by its process, which may write more
+    assert gather(engine) == 0
+    wait_until(lambda: gather(engine) == 0 and files(engine) == [], timeout=5)
+    writer.append([row(301, 1)])  # a new file for the next callback
+    assert len(files(engine)) == 1
+    assert gather(engine) == 1
+    assert [c for c, _, _ in inboxed(engine)] == [300, 301]
+
+
+def test_a_file_is_let_go_once_old_however_busy(engine):
+    writer = Journal(directory(engine), rotate_age_s=0.0)
+    for n in range(3):
+        writer.append([row(310 + n, n)])
+    assert len(files(engine)) == 3
+    assert gather(engine) == 3
+    assert len(files(engine)) == 1
 
 
 def test_a_gather_moves_a_bounded_share_and_the_next_the_rest(engine):

@@ -41,8 +41,12 @@ from responder.store.tables import inbox
 
 log = logging.getLogger(__name__)
 
-# A process starts a new file once its file has grown this large, so that files are deleted.
+# A process closes its file (and starts a new one at its next callback) once the file has
+# grown this large, is this old, or has had no callback for this long: a closed file is
+# deleted once gathered, so callbacks stay in the journal about a minute at most.
 ROTATE_BYTES = 4 << 20
+ROTATE_AGE_S = 60.0
+IDLE_CLOSE_S = 2.0
 # At most this much is moved per gather, so that the inbox loop processes between gathers.
 GATHER_BYTES = 1 << 20
 # Callbacks remembered per process, so that a redelivery to it is answered as a duplicate.
@@ -81,13 +85,24 @@ class Backlog:
 class Journal:
     """The journal file of this process in one directory, written by its answering threads."""
 
-    def __init__(self, directory: Path, *, rotate_bytes: int = ROTATE_BYTES) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        rotate_bytes: int = ROTATE_BYTES,
+        rotate_age_s: float = ROTATE_AGE_S,
+        idle_close_s: float = IDLE_CLOSE_S,
+    ) -> None:
         self.directory = directory
         self.rotate_bytes = rotate_bytes
+        self.rotate_age_s = rotate_age_s
+        self.idle_close_s = idle_close_s
         self._lock = threading.Lock()
         self._fd = -1
         self._pid = 0
         self._size = 0
+        self._opened = self._written = 0.0  # time.monotonic()
+        self._closer_pid = 0  # the process whose closing thread runs
         self._recent: dict[tuple[int, int], None] = {}
 
     def append(self, rows: list[dict[str, Any]]) -> list[bool]:
@@ -123,8 +138,14 @@ class Journal:
         return kept
 
     def _write(self, data: bytes) -> None:
-        if self._pid != os.getpid() or self._fd < 0 or self._size >= self.rotate_bytes:
-            self._start_file()
+        now = time.monotonic()
+        if (
+            self._pid != os.getpid()
+            or self._fd < 0
+            or self._size >= self.rotate_bytes
+            or now - self._opened >= self.rotate_age_s
+        ):
+            self._start_file(now)
         try:
             view = memoryview(data)
             while view:
@@ -133,8 +154,9 @@ class Journal:
             self._close()  # a line may be cut short: the next request starts a new file
             raise
         self._size += len(data)
+        self._written = now
 
-    def _start_file(self) -> None:
+    def _start_file(self, now: float) -> None:
         """Open a new file of this process, locked before it has its name; close the last."""
         self.directory.mkdir(mode=0o700, exist_ok=True)
         name = f"{time.time_ns():020d}-{os.getpid()}"
@@ -147,7 +169,21 @@ class Journal:
             os.close(fd)
             raise
         self._close()
-        self._fd, self._pid, self._size = fd, os.getpid(), 0
+        self._fd, self._pid, self._size, self._opened = fd, os.getpid(), 0, now
+        if self._closer_pid != self._pid:
+            self._closer_pid = self._pid
+            closer = threading.Thread(target=self._close_when_idle, name="journal", daemon=True)
+            closer.start()
+
+    def _close_when_idle(self) -> None:
+        """Close the file once no callback came for idle_close_s, then end."""
+        while True:
+            time.sleep(self.idle_close_s)
+            with self._lock:
+                if self._fd < 0 or time.monotonic() - self._written >= self.idle_close_s:
+                    self._close()
+                    self._closer_pid = 0
+                    return
 
     def _close(self) -> None:
         """Close the file (in a forked child, its copy of the parent's): its lock goes with it
@@ -213,11 +249,11 @@ def gather(engine: Engine, directory: Path, *, limit_bytes: int = GATHER_BYTES) 
     moved, redeliveries that the inbox held already included.
 
     One process gathers at a time; another that tries meanwhile moves nothing and returns 0.
-    When no file changed since this process last read them all, it returns 0 at once: files
-    that a gather found live and complete are deleted by the first gather after a change.
+    When no file grew and none was let go since this process last read them all, it returns
+    0 at once.
     """
     sizes = _sizes(directory)
-    if not sizes or sizes == _READ_ALL.get(directory):
+    if not sizes or _unchanged(directory, sizes):
         return 0
     with _gathering(directory) as mine:
         if not mine:
@@ -249,12 +285,33 @@ def gather(engine: Engine, directory: Path, *, limit_bytes: int = GATHER_BYTES) 
                 conn.execute(delete(journal_read).where(journal_read.c.name.in_(names)))
         _sweep_unnamed(directory)
     if budget > 0:  # read to the end of every file, as they were before it began
-        _READ_ALL[directory] = sizes
+        live = {read.path.name for read in reads if not read.ended}
+        _READ_ALL[directory] = (sizes, live)
     return len(rows)
 
 
-# The journal files' sizes (by name) when this process last read them all, per directory.
-_READ_ALL: dict[Path, dict[str, int]] = {}
+# Per directory, when this process last read every journal file to its end: their sizes then
+# (by name), and which of them their processes still held.
+_READ_ALL: dict[Path, tuple[dict[str, int], set[str]]] = {}
+
+
+def _unchanged(directory: Path, sizes: dict[str, int]) -> bool:
+    """Whether nothing was written since this process read every file to its end, and every
+    file held then is held still (one let go must be deleted)."""
+    known = _READ_ALL.get(directory)
+    if known is None or known[0] != sizes:
+        return False
+    for name in known[1]:
+        try:
+            fd = os.open(directory / name, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            if _unlocked(fd):
+                return False
+        finally:
+            os.close(fd)
+    return True
 
 
 def _sizes(directory: Path) -> dict[str, int]:
