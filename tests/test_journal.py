@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -211,6 +212,17 @@ def test_a_line_that_cannot_be_read_is_kept_aside_and_named(engine, caplog):
     assert f"{path.name}: byte {first}: a journal line that cannot be read" in error
     kept = directory(engine) / UNREADABLE
     assert kept.read_bytes() == b'{"not": "a journal line"}\n'
+
+
+def test_a_file_left_unnamed_by_a_dead_process_is_deleted_after_a_minute(engine):
+    keep(engine, [row(60)])
+    old, new = directory(engine) / "1-1.new", directory(engine) / "2-2.new"
+    old.touch()
+    new.touch()  # as a process creating its file right now leaves it, for an instant
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    assert gather(engine) == 1
+    assert sorted(p.name for p in directory(engine).glob("*.new")) == ["2-2.new"]
 
 
 def test_files_stay_private_and_inside_the_data_directory(engine, tmp_path):

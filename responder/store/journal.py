@@ -391,14 +391,16 @@ def _unlocked(fd: int) -> bool:
 
 
 def _sweep_unnamed(directory: Path) -> None:
-    """Delete files left unnamed by a process that died as it created them: never written."""
+    """Delete files left unnamed by a process that died as it created them: never written.
+    Only a minute after: a process creating one now has not locked it yet."""
     for path in directory.glob("*.new"):
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
             continue
         try:
-            if _unlocked(fd) and os.fstat(fd).st_size == 0:
+            found = os.fstat(fd)
+            if found.st_size == 0 and found.st_mtime < time.time() - 60 and _unlocked(fd):
                 path.unlink(missing_ok=True)
         finally:
             os.close(fd)
