@@ -123,7 +123,7 @@ def measure(workdir: Path, *, rounds: int, seconds: float, warmup_s: float) -> R
     # The same service with no sender thread (RESPONDER_SENDER=off): the callback path alone.
     intake_env = {**callbacks.responder_env(workdir / "intake"), "RESPONDER_SENDER": "off"}
     callbacks.prepare_database(intake_env, workdir / "intake")
-    # Queue mode's web tier: it answers once a callback is in the inbox, and (RESPONDER_SENDER
+    # Queue mode's web tier: it answers once a callback is in its journal, and (RESPONDER_SENDER
     # off) no worker runs beside it, as when the Procfile's worker has a machine of its own.
     queue_env = {
         **callbacks.responder_env(workdir / "queue"),
@@ -270,7 +270,7 @@ def report(result: Result, machine: str) -> str:
             "each reply through the `log` provider; JSON log lines (the default). *Sender off* "
             "is the same service with `RESPONDER_SENDER=off`: the callback path alone. *Queue "
             "intake, web only* is `RESPONDER_INTAKE=queue` with `RESPONDER_SENDER=off` and no "
-            "worker during the rounds: the web tier answers once a callback is in the inbox, "
+            "worker during the rounds: the web tier answers once a callback is appended to the worker's journal, "
             "as when the Procfile's `worker` runs on a machine of its own. The "
             "baseline "
             "is `bench/bare_app.py`, one Flask route that reads the body and answers 200, "
