@@ -21,6 +21,7 @@ answered, so Voximplant delivers it again, and the line is dropped with a warnin
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -63,12 +64,13 @@ journal_read = Table(
 )
 
 _INSERT = sqlite.insert(inbox).on_conflict_do_nothing(index_elements=["account_id", "callback_id"])
-_READ_TO = sqlite.insert(journal_read)
-_READ_TO = _READ_TO.on_conflict_do_update(
-    index_elements=["name"], set_={"offset": _READ_TO.excluded.offset}
+_OFFSET = sqlite.insert(journal_read)
+_READ_TO = _OFFSET.on_conflict_do_update(
+    index_elements=["name"], set_={"offset": _OFFSET.excluded.offset}
 )
 
 
+@functools.cache  # asked for by every answer and every poll of the inbox loop
 def journal_dir(inbox_file: str) -> Path:
     """The journal directory of the inbox file at *inbox_file*."""
     return Path(inbox_file).with_suffix(".journal")
@@ -302,15 +304,9 @@ def _unchanged(directory: Path, sizes: dict[str, int]) -> bool:
     if known is None or known[0] != sizes:
         return False
     for name in known[1]:
-        try:
-            fd = os.open(directory / name, os.O_RDONLY)
-        except FileNotFoundError:
-            return False
-        try:
-            if _unlocked(fd):
+        with _opened(directory / name) as fd:
+            if fd is None or _unlocked(fd):
                 return False
-        finally:
-            os.close(fd)
     return True
 
 
@@ -336,11 +332,9 @@ def _offsets(engine: Engine) -> dict[str, int]:
 
 def _read(path: Path, start: int, limit: int) -> _Read | None:
     """The complete lines of *path* from *start*, about *limit* bytes; None when it is gone."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
+    with _opened(path) as fd:
+        if fd is None:
+            return None
         unlocked = _unlocked(fd)  # its process is gone, or writes a newer file: nothing comes
         remaining = max(os.fstat(fd).st_size - start, 0)
         want = min(remaining, limit)
@@ -348,8 +342,6 @@ def _read(path: Path, start: int, limit: int) -> _Read | None:
         while b"\n" not in data and len(data) < remaining:  # a line longer than *limit*
             want = min(remaining, want * 2)
             data = os.pread(fd, want, start)
-    finally:
-        os.close(fd)
     complete = data[: data.rfind(b"\n") + 1]
     ended = unlocked and len(data) == remaining
     if ended and len(complete) < len(data):
@@ -394,16 +386,26 @@ def _sweep_unnamed(directory: Path) -> None:
     """Delete files left unnamed by a process that died as it created them: never written.
     Only a minute after: a process creating one now has not locked it yet."""
     for path in directory.glob("*.new"):
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            continue
-        try:
+        with _opened(path) as fd:
+            if fd is None:
+                continue
             found = os.fstat(fd)
             if found.st_size == 0 and found.st_mtime < time.time() - 60 and _unlocked(fd):
                 path.unlink(missing_ok=True)
-        finally:
-            os.close(fd)
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[int | None]:
+    """*path* opened for reading, closed after; None when it is gone (gathered meanwhile)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield None
+        return
+    try:
+        yield fd
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -448,7 +450,7 @@ _COUNTED: dict[Path, tuple[int, int, int]] = {}
 def _lines(path: Path, start: int) -> int:
     """The complete lines of *path* after *start*."""
     begun, counted, count = _COUNTED.get(path, (start, start, 0))
-    if begun != start or counted < start:  # gathered since: count again from the offset
+    if begun != start:  # gathered since: count again from the offset
         counted, count = start, 0
     with open(path, "rb") as file:
         file.seek(counted)
