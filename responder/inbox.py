@@ -29,12 +29,13 @@ ERROR_PAUSE_S = 1.0
 
 
 def queue_batch(services: Services, raw: bytes) -> BatchReport:
-    """Verify a raw callback body and keep its new callbacks in the inbox, in one transaction.
+    """Verify a raw callback body and keep its new callbacks for processing, in one write:
+    this process's journal on SQLite, one transaction of the inbox on PostgreSQL.
 
-    Queue mode (RESPONDER_INTAKE=queue): the answer waits for one short write, not for the
-    rules and the reply; process_inbox does the rest. Raises CallbackError like handle_batch.
-    A redelivery is answered as a duplicate while the first delivery waits in the inbox;
-    after it was processed, the database's seen-callback key drops it when processed.
+    Queue mode (RESPONDER_INTAKE=queue): the answer waits for that write, not for the rules
+    and the reply; process_inbox does the rest. Raises CallbackError like handle_batch. A
+    redelivery is answered as a duplicate when keep() knows the first (store/inbox.py);
+    otherwise the inbox's key or the database's seen-callback key drops it when processed.
     """
     report, verified = screen_batch(services, raw)
     report.queued = True
