@@ -25,6 +25,7 @@ from responder.store import journal
 from responder.store.db import make_engine
 from responder.store.inbox import gather, inbox_engine, keep, summary
 from responder.store.journal import UNREADABLE, Journal, journal_dir
+from responder.store.rows import utc
 from responder.store.tables import inbox
 from tests.support import wait_until
 
@@ -63,7 +64,7 @@ def inboxed(engine: Engine) -> list[tuple[int, str | None, datetime]]:
                 inbox.c.id
             )
         ).all()
-    return [(c, r, at.replace(tzinfo=UTC) if at.tzinfo is None else at) for c, r, at in found]
+    return [(c, r, utc(at)) for c, r, at in found]
 
 
 def files(engine: Engine) -> list[str]:
